@@ -1,0 +1,58 @@
+"""Command line: ``./course <command>`` runs ``python -m autograder <command>``."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="course")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("site", help="build the website into _build/html")
+    t = sub.add_parser("test", help="run the whole test suite (what CI runs)")
+    t.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    sub.add_parser("bench", help="print every target of the syllabus (slow)")
+    r = sub.add_parser("release", help="regenerate the student notebooks in chapters/")
+    r.add_argument("names", nargs="*", help="exercise names (default: all)")
+    g = sub.add_parser("grade", help="grade a folder of submitted notebooks")
+    g.add_argument("submissions", type=Path)
+    g.add_argument("out", type=Path)
+    c = sub.add_parser("contract", help="check the exercise contract (mutants, variants)")
+    c.add_argument("names", nargs="*")
+    a = p.parse_args(argv)
+
+    from . import paths
+
+    if a.cmd == "site":
+        from .site import build
+        return build()
+    if a.cmd == "test":
+        from .suite import run
+        return run(a.pytest_args)
+    if a.cmd == "bench":
+        from .bench import run as bench
+        return bench()
+    if a.cmd == "release":
+        from .release import release
+        chosen = [paths.exercise(n) for n in a.names] or None
+        for ex in release(chosen):
+            print(f"wrote {ex.student.relative_to(paths.ROOT)}")
+        return 0
+    if a.cmd == "grade":
+        from .grade import grade
+        print(f"grades: {grade(a.submissions, a.out)}")
+        return 0
+    if a.cmd == "contract":
+        from .contract import check
+        bad = 0
+        for ex in [paths.exercise(n) for n in a.names] or paths.exercises():
+            rep = check(ex)
+            print(f"== {ex}\n{rep.table()}\n" + ("\n".join(rep.problems) or "contract holds"))
+            bad += bool(rep.problems)
+        return 1 if bad else 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""Roles of the cells of an exercise notebook, read from nbgrader's metadata.
+
+Conventions (docs: README, "Writing an exercise"):
+
+* solution cell   ``solution: true``, ``grade_id = <item>``: the code the learner writes,
+  between ``### BEGIN SOLUTION`` / ``### END SOLUTION``.
+* visible check   locked, not graded, ``grade_id = check_<item>``: quick sanity tests.
+* hidden test     locked, graded, ``grade_id = test_<item>`` or ``test_<item>_<what>``:
+  its body sits between ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS``.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import nbformat
+
+BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
+BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+
+
+def meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def grade_id(cell) -> str | None:
+    return meta(cell).get("grade_id")
+
+
+def is_solution(cell) -> bool:
+    return cell.cell_type == "code" and bool(meta(cell).get("solution"))
+
+
+def is_graded(cell) -> bool:
+    return cell.cell_type == "code" and bool(meta(cell).get("grade"))
+
+
+def is_check(cell) -> bool:
+    gid = grade_id(cell) or ""
+    return cell.cell_type == "code" and gid.startswith("check_") and not is_graded(cell)
+
+
+def item_of(gid: str, items: list[str]) -> str | None:
+    """Item a ``check_``/``test_`` cell belongs to (longest matching item name wins)."""
+    for prefix in ("test_", "check_"):
+        if gid.startswith(prefix):
+            rest = gid[len(prefix):]
+            hits = [i for i in items if rest == i or rest.startswith(i + "_")]
+            return max(hits, key=len) if hits else None
+    return None
+
+
+@dataclasses.dataclass
+class Layout:
+    items: list[str]                 # solution grade_ids in notebook order
+    points: dict[str, float]         # grade_id of each graded cell -> points
+    owner: dict[str, str]            # grade_id of each check/test cell -> item
+
+    def item_points(self, item: str) -> float:
+        return sum(p for gid, p in self.points.items() if self.owner.get(gid) == item)
+
+    @property
+    def total(self) -> float:
+        return sum(self.points.values())
+
+
+def layout(nb) -> Layout:
+    items = [grade_id(c) for c in nb.cells if is_solution(c)]
+    points, owner = {}, {}
+    for c in nb.cells:
+        gid = grade_id(c)
+        if is_graded(c):
+            points[gid] = float(meta(c).get("points", 0))
+        if is_graded(c) or is_check(c):
+            it = item_of(gid, items)
+            if it is not None:
+                owner[gid] = it
+    return Layout(items, points, owner)
+
+
+def solution_body(source: str) -> str:
+    """A solution cell's source with the solution markers dropped (the full reference)."""
+    return "\n".join(l for l in source.splitlines() if l.strip() not in (BEGIN_SOLUTION, END_SOLUTION))
+
+
+def marked_lines(source: str, begin: str, end: str) -> list[str]:
+    """Lines strictly between begin/end markers (what a learner must never see)."""
+    out, inside = [], False
+    for line in source.splitlines():
+        s = line.strip()
+        if s == begin:
+            inside = True
+        elif s == end:
+            inside = False
+        elif inside:
+            out.append(line)
+    return out
+
+
+def read(path) -> nbformat.NotebookNode:
+    return nbformat.read(str(path), as_version=4)

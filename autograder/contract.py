@@ -1,0 +1,136 @@
+"""The exercise contract (design.md) for one exercise, checked in one process.
+
+``check(ex)`` stages the exercise, runs the solution plus every per-item stub, mutant and
+accepted variant through ``runner`` (fork per variant) and returns a ``Report`` whose
+``problems`` list is empty when the contract holds:
+
+* the solution passes every visible check and hidden test;
+* the stub of item X fails X's checks and tests and nothing else (items are independent);
+* a mutant of X fails X's tests and nothing else;
+* an accepted variant passes everything.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+from . import cells as C
+from . import paths, stage, variants
+
+
+@dataclasses.dataclass
+class Report:
+    exercise: str
+    layout: C.Layout
+    results: dict
+    changes: dict
+    problems: list[str]
+
+    def table(self) -> str:
+        lines = [f"{'variant':<44} {'kind':<8} {'visible':<8} {'points':>8}  seconds"]
+        for name, res in self.results.items():
+            kind = self.changes[name].kind if name in self.changes else "solution"
+            cells = res["cells"]
+            got = sum(p for gid, p in self.layout.points.items() if cells.get(gid, "missing") is None)
+            item = self.changes[name].item if name in self.changes else None
+            checks = [g for g, it in self.layout.owner.items() if it == item and not g.startswith("test_")]
+            vis = "n/a" if item is None else ("pass" if all(cells.get(g, "x") is None for g in checks) else "fail")
+            lines.append(f"{name:<44} {kind:<8} {vis:<8} {got:>4g}/{self.layout.total:<3g} {res.get('seconds', 0):>6}")
+        return "\n".join(lines)
+
+
+def _stub_sources(student_nb) -> dict[str, str]:
+    return {C.grade_id(c): c.source for c in student_nb.cells if C.is_solution(c)}
+
+
+def plan_for(ex: paths.Exercise) -> dict[str, variants.Change]:
+    src = nbformat.read(ex.source, as_version=4)
+    stubs = _stub_sources(nbformat.read(ex.student, as_version=4))
+    mutants, accepted = variants.load(ex)
+    plan = {}
+    for item in C.layout(src).items:
+        plan[f"stub:{item}"] = variants.Change(item, f"stub:{item}", "the untouched stub", "stub", code=stubs[item])
+    for ch in mutants + accepted:
+        plan[f"{ch.kind}:{ch.item}:{ch.name}"] = ch
+    return plan
+
+
+def _expect(name, ch, lay: C.Layout, cells: dict) -> list[str]:
+    def failed(gid):
+        return cells.get(gid, "did not run") is not None
+
+    own_tests = [g for g in lay.points if lay.owner.get(g) == getattr(ch, "item", None)]
+    other_tests = [g for g in lay.points if g not in own_tests]
+    own_checks = [g for g, it in lay.owner.items() if it == getattr(ch, "item", None) and g not in lay.points]
+    out = []
+    if ch is None or ch.kind == "variant":
+        for gid in list(lay.points) + [g for g in lay.owner if g not in lay.points]:
+            if failed(gid):
+                out.append(f"{name}: {gid} failed: {cells.get(gid, 'did not run')}")
+        return out
+    for gid in own_tests:
+        if not failed(gid):
+            out.append(f"{name}: hidden test {gid} passed on a wrong answer ({ch.why})")
+    for gid in other_tests:
+        if failed(gid):
+            out.append(f"{name}: {gid} of another item failed ({cells.get(gid)}): items are not independent")
+    if ch.kind == "stub" and not any(failed(g) for g in own_checks):
+        out.append(f"{name}: the visible checks pass on the stub")
+    return out
+
+
+def check(ex: paths.Exercise, timeout: float = 600) -> Report:
+    src = nbformat.read(ex.source, as_version=4)
+    lay = C.layout(src)
+    problems = []
+    for item in lay.items:
+        tests = [g for g in lay.points if lay.owner.get(g) == item]
+        checks = [g for g, it in lay.owner.items() if it == item and g not in lay.points]
+        if len(tests) != 1:
+            problems.append(f"item {item} must have exactly one hidden test cell (test_{item}), has {tests}")
+        if not checks:
+            problems.append(f"item {item} has no visible check cell (check_{item})")
+    orphans = [g for g in lay.points if g not in lay.owner]
+    if orphans:
+        problems.append(f"graded cells that belong to no item: {orphans}")
+    changes = plan_for(ex)
+    sources = variants.solution_sources(src)
+    with tempfile.TemporaryDirectory() as tmp:
+        staged = Path(tmp) / ex.notebook
+        nbformat.write(stage.stage(src, paths.term_seed()), staged)
+        plan = {}
+        for name, ch in changes.items():
+            try:
+                plan[name] = {"item": ch.item, "code": ch.apply(sources[ch.item])}
+            except (ValueError, KeyError) as e:
+                problems.append(f"{name}: cannot build: {e}")
+        (Path(tmp) / "plan.json").write_text(json.dumps(plan))
+        env = dict(os.environ, DLCOURSE_SCALE="short", DLCOURSE_THREADS="1", OMP_NUM_THREADS="1", MPLBACKEND="Agg")
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(paths.ROOT), env.get("PYTHONPATH")]))
+        proc = subprocess.run(
+            [sys.executable, "-m", "autograder.runner", str(staged), str(Path(tmp) / "plan.json"), str(Path(tmp) / "res.json")],
+            cwd=ex.folder, env=env, capture_output=True, text=True, timeout=timeout,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"runner failed for {ex}:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+        results = json.loads((Path(tmp) / "res.json").read_text())
+    for name, res in results.items():
+        if res.get("error"):
+            problems.append(f"{name}: {res['error']}")
+        problems += _expect(name, changes.get(name), lay, res["cells"])
+    ordered = {"solution": results.pop("solution"), **results}
+    return Report(str(ex), lay, ordered, changes, problems)
+
+
+if __name__ == "__main__":
+    for ex in [paths.exercise(n) for n in sys.argv[1:]] or paths.exercises():
+        rep = check(ex)
+        print(f"== {ex}\n{rep.table()}")
+        print("\n".join(rep.problems) or "contract holds")

@@ -1,0 +1,77 @@
+"""Where things live in the repository, and the course configuration."""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "solutions"
+CHAPTERS = ROOT / "chapters"
+WORK = ROOT / "_work"          # scratch: nbgrader workspaces (kept out of the book's tree)
+SITE = ROOT / "_build" / "html"
+
+
+@functools.cache
+def config() -> dict:
+    return tomllib.loads((ROOT / "course.toml").read_text())
+
+
+def term_seed() -> int:
+    return int(config()["grading"]["term_seed"])
+
+
+@dataclasses.dataclass(frozen=True)
+class Exercise:
+    """One exercise: ``solutions/<chapter>/<name>/<name>.ipynb`` (+ ``mutants.py``).
+
+    ``name`` is also the nbgrader assignment id and the notebook's file name, so it is
+    unique across the course.
+    """
+
+    chapter: str
+    name: str
+
+    @property
+    def folder(self) -> Path:
+        return SOLUTIONS / self.chapter / self.name
+
+    @property
+    def source(self) -> Path:
+        return self.folder / f"{self.name}.ipynb"
+
+    @property
+    def mutants_file(self) -> Path:
+        return self.folder / "mutants.py"
+
+    @property
+    def student(self) -> Path:
+        return CHAPTERS / self.chapter / f"{self.name}.ipynb"
+
+    @property
+    def notebook(self) -> str:
+        return f"{self.name}.ipynb"
+
+    def __str__(self) -> str:
+        return f"{self.chapter}/{self.name}"
+
+
+def exercises() -> list[Exercise]:
+    found = [
+        Exercise(nb.parent.parent.name, nb.parent.name)
+        for nb in sorted(SOLUTIONS.glob("*/*/*.ipynb"))
+        if nb.stem == nb.parent.name
+    ]
+    names = [e.name for e in found]
+    dupes = {n for n in names if names.count(n) > 1}
+    if dupes:
+        raise ValueError(f"exercise names must be unique across chapters: {sorted(dupes)}")
+    return found
+
+
+def exercise(name: str) -> Exercise:
+    for e in exercises():
+        if e.name == name:
+            return e
+    raise KeyError(f"no exercise named {name!r}")

@@ -1,0 +1,111 @@
+"""An nbgrader course directory that this package drives through nbgrader's own CLI.
+
+Workspaces live outside the book's tree (``_work/`` or a folder the user names), since
+Jupyter Book 1 would publish any notebook it finds. Each holds ``source/`` (staged
+notebooks), ``release/``, ``submitted/``, ``autograded/``, ``feedback/`` and
+``gradebook.db``; ``generate_assignment --force`` wipes only ``release/<assignment>``.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from . import paths, stage
+
+# Python warnings (``file:line: SomeWarning: text``) on stderr must not zero a test cell.
+WARNING_PATTERN = r"(?m)^.*:\d+: \w*Warning: "
+
+CONFIG = """\
+c = get_config()
+c.CourseDirectory.root = {root!r}
+c.CourseDirectory.db_url = {db!r}
+c.Execute.timeout = {timeout}
+c.Execute.interrupt_on_timeout = True
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = {pattern!r}
+c.LimitOutput.max_lines = 200
+c.LimitOutput.max_traceback = 30
+c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}}
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "autograder.feedback.HideTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+"""
+
+
+def kernel_env(threads: int = 1) -> dict:
+    """Environment for nbgrader and the kernels it starts: short runs, one torch thread."""
+    env = dict(os.environ)
+    env.update(
+        DLCOURSE_SCALE="short",
+        DLCOURSE_THREADS=str(threads),
+        OMP_NUM_THREADS=str(threads),
+        MKL_NUM_THREADS=str(threads),
+        MPLBACKEND="module://matplotlib_inline.backend_inline",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(paths.ROOT), env.get("PYTHONPATH")])),
+        PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
+        PYDEVD_DISABLE_FILE_VALIDATION="1",
+    )
+    return env
+
+
+class Workspace:
+    def __init__(self, root: Path, timeout: int | None = None):
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        timeout = timeout or int(paths.config()["grading"]["cell_timeout_s"])
+        (self.root / "nbgrader_config.py").write_text(
+            CONFIG.format(
+                root=str(self.root),
+                db=f"sqlite:///{self.root / 'gradebook.db'}",
+                timeout=timeout,
+                pattern=WARNING_PATTERN,
+            )
+        )
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.root / 'gradebook.db'}"
+
+    def nbgrader(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        proc = subprocess.run(
+            [sys.executable, "-m", "nbgrader", *args],
+            cwd=self.root, env=kernel_env(), capture_output=True, text=True,
+        )
+        if check and proc.returncode != 0:
+            raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def add_source(self, ex: paths.Exercise, seed: int | None = None) -> Path:
+        """Stage the exercise's source notebook (reference + seed pasted into hidden tests)."""
+        nb = stage.stage(nbformat.read(ex.source, as_version=4), paths.term_seed() if seed is None else seed)
+        folder = self.root / "source" / ex.name
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / ex.notebook)
+        return folder / ex.notebook
+
+    def generate(self, ex: paths.Exercise) -> Path:
+        self.nbgrader("generate_assignment", ex.name, "--force")
+        return self.root / "release" / ex.name / ex.notebook
+
+    def submit(self, student: str, ex: paths.Exercise, notebook: Path) -> None:
+        folder = self.root / "submitted" / student / ex.name
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        shutil.copyfile(notebook, folder / ex.notebook)
+
+    def autograde(self, student: str, ex: paths.Exercise) -> subprocess.CompletedProcess:
+        return self.nbgrader("autograde", ex.name, "--student", student, "--force", check=False)
+
+    def feedback(self, student: str, ex: paths.Exercise) -> Path:
+        self.nbgrader("generate_feedback", ex.name, "--student", student, "--force")
+        return self.root / "feedback" / student / ex.name / f"{ex.name}.html"
