@@ -12,7 +12,8 @@ def main(argv=None) -> int:
     sub.add_parser("site", help="build the website into _build/html")
     t = sub.add_parser("test", help="run the whole test suite (what CI runs)")
     t.add_argument("pytest_args", nargs=argparse.REMAINDER)
-    sub.add_parser("bench", help="print every target of the syllabus (slow)")
+    b = sub.add_parser("bench", help="print every target of the syllabus (slow)")
+    b.add_argument("names", nargs="*")
     r = sub.add_parser("release", help="regenerate the student notebooks in chapters/")
     r.add_argument("names", nargs="*", help="exercise names (default: all)")
     g = sub.add_parser("grade", help="grade a folder of submitted notebooks")
@@ -32,7 +33,7 @@ def main(argv=None) -> int:
         return run(a.pytest_args)
     if a.cmd == "bench":
         from .bench import run as bench
-        return bench()
+        return bench(a.names)
     if a.cmd == "release":
         from .release import release
         chosen = [paths.exercise(n) for n in a.names] or None

@@ -58,11 +58,10 @@ def grade(submissions: Path, out: Path, log=print) -> Path:
             continue
         t0 = time.monotonic()
         ws.submit(student, ex, path)
-        proc = ws.autograde(student, ex)
+        res = ws.autograde(student, ex)
         row["seconds"] = f"{time.monotonic() - t0:.1f}"
-        if proc.returncode != 0:
-            tail = (proc.stderr.strip().splitlines() or ["nbgrader failed"])[-1]
-            row["status"] = f"could not grade: {tail}"
+        if not res["success"]:
+            row["status"] = f"could not grade: {res['message']}"
             rows.append(row)
             log(f"{student}/{ex.name}: {row['status']}")
             continue

@@ -13,6 +13,13 @@ WORK = ROOT / "_work"          # scratch: nbgrader workspaces (kept out of the b
 SITE = ROOT / "_build" / "html"
 
 
+def cache_dir() -> Path:
+    """Per-machine cache shared by clones (virtualenv, MathJax)."""
+    import os
+
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "dlcourse"
+
+
 @functools.cache
 def config() -> dict:
     return tomllib.loads((ROOT / "course.toml").read_text())

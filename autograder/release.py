@@ -28,9 +28,10 @@ def student_notebook(released: Path, source: Path):
 
 def release(exercises=None, workdir: Path | None = None, write: bool = True) -> dict:
     """Returns {exercise: student notebook}; writes them into chapters/ when ``write``."""
-    ws = Workspace(workdir or paths.WORK / "release")
     out = {}
     for ex in exercises or paths.exercises():
+        # one workspace per exercise: releases of different exercises never share a gradebook
+        ws = Workspace((workdir or paths.WORK / "release") / ex.name)
         ws.add_source(ex)
         nb = student_notebook(ws.generate(ex), ex.source)
         out[ex] = nb

@@ -7,9 +7,9 @@ notebooks), ``release/``, ``submitted/``, ``autograded/``, ``feedback/`` and
 """
 from __future__ import annotations
 
+import functools
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -73,14 +73,23 @@ class Workspace:
     def db_url(self) -> str:
         return f"sqlite:///{self.root / 'gradebook.db'}"
 
-    def nbgrader(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        proc = subprocess.run(
-            [sys.executable, "-m", "nbgrader", *args],
-            cwd=self.root, env=kernel_env(), capture_output=True, text=True,
-        )
-        if check and proc.returncode != 0:
-            raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-        return proc
+    @functools.cached_property
+    def api(self):
+        """nbgrader's own Python API, in this process: its imports (~6 s) are paid once
+        per batch instead of once per nbgrader command."""
+        from nbgrader.apps import NbGraderAPI
+        from nbgrader.coursedir import CourseDirectory
+        from traitlets.config.loader import PyFileConfigLoader
+
+        cfg = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
+        os.environ.update(kernel_env())  # the kernels nbgrader starts inherit this
+        return NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
+
+    def _call(self, what: str, *args, **kw) -> dict:
+        res = getattr(self.api, what)(*args, **kw)
+        if not res.get("success"):
+            res["message"] = _last_error(res)
+        return res
 
     def add_source(self, ex: paths.Exercise, seed: int | None = None) -> Path:
         """Stage the exercise's source notebook (reference + seed pasted into hidden tests)."""
@@ -93,7 +102,9 @@ class Workspace:
         return folder / ex.notebook
 
     def generate(self, ex: paths.Exercise) -> Path:
-        self.nbgrader("generate_assignment", ex.name, "--force")
+        res = self._call("generate_assignment", ex.name, force=True)
+        if not res["success"]:
+            raise RuntimeError(f"generate_assignment {ex.name} failed:\n{res.get('log', '')}\n{res.get('error', '')}")
         return self.root / "release" / ex.name / ex.notebook
 
     def submit(self, student: str, ex: paths.Exercise, notebook: Path) -> None:
@@ -103,9 +114,19 @@ class Workspace:
         folder.mkdir(parents=True)
         shutil.copyfile(notebook, folder / ex.notebook)
 
-    def autograde(self, student: str, ex: paths.Exercise) -> subprocess.CompletedProcess:
-        return self.nbgrader("autograde", ex.name, "--student", student, "--force", check=False)
+    def autograde(self, student: str, ex: paths.Exercise) -> dict:
+        return self._call("autograde", ex.name, student, force=True)
 
     def feedback(self, student: str, ex: paths.Exercise) -> Path:
-        self.nbgrader("generate_feedback", ex.name, "--student", student, "--force")
+        res = self._call("generate_feedback", ex.name, student, force=True)
+        if not res["success"]:
+            raise RuntimeError(f"generate_feedback failed for {student}: {res['message']}")
         return self.root / "feedback" / student / ex.name / f"{ex.name}.html"
+
+
+def _last_error(res: dict) -> str:
+    """The most telling line of a failed nbgrader call's log or traceback."""
+    text = (res.get("error") or "") + "\n" + (res.get("log") or "")
+    lines = [l.strip() for l in text.splitlines() if l.strip()]
+    errs = [l for l in lines if "ERROR" in l or "Error" in l]
+    return (errs or lines or ["nbgrader failed"])[-1][:300]

@@ -1,0 +1,55 @@
+"""The benchmark: every quantitative target of the syllabus, measured and printed.
+
+Each exercise may have ``solutions/<chapter>/<name>/bench.py`` with a ``main()`` that
+measures its targets with the reference solution (``autograder.reference.load``) at full
+size and reports each one through ``target(...)``. ``./course bench [NAME...]`` runs them one
+at a time (each in its own process, all cores) and ends with a table of every target.
+Outside CI: it takes minutes and timings need a quiet machine.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+from . import paths
+
+_MARK = "@@TARGET "
+
+
+def target(name: str, measured: str, bar: str, met: bool) -> bool:
+    """Print one target's measured figure and its bar; used by the bench.py files."""
+    print(f"{'MET   ' if met else 'MISSED'} {name}: {measured} (target: {bar})", flush=True)
+    print(_MARK + json.dumps({"name": name, "measured": measured, "bar": bar, "met": bool(met)}), flush=True)
+    return met
+
+
+def run(names=()) -> int:
+    chosen = [paths.exercise(n) for n in names] or paths.exercises()
+    env = dict(os.environ, DLCOURSE_SCALE="full", MPLBACKEND="Agg")
+    env.pop("DLCOURSE_THREADS", None)
+    rows = []
+    for ex in chosen:
+        script = ex.folder / "bench.py"
+        if not script.exists():
+            continue
+        print(f"== {ex}", flush=True)
+        t0 = time.monotonic()
+        proc = subprocess.Popen([sys.executable, str(script)], cwd=ex.folder, env=env,
+                                stdout=subprocess.PIPE, text=True)
+        for line in proc.stdout:
+            if line.startswith(_MARK):
+                rows.append((str(ex), json.loads(line[len(_MARK):])))
+            else:
+                print("  " + line, end="", flush=True)
+        if proc.wait() != 0:
+            rows.append((str(ex), {"name": "bench.py", "measured": f"exit {proc.returncode}", "bar": "runs", "met": False}))
+        print(f"   ({time.monotonic() - t0:.0f} s)")
+    print("\nSummary of targets")
+    for ex, r in rows:
+        print(f"  {'MET   ' if r['met'] else 'MISSED'} {ex}: {r['name']}: {r['measured']} (target: {r['bar']})")
+    missed = sum(not r["met"] for _, r in rows)
+    print(f"{len(rows) - missed} met, {missed} missed")
+    return 1 if missed else 0

@@ -1,0 +1,49 @@
+"""Build the website: Jupyter Book 1, warnings as errors, explanation pages executed (cached)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from . import paths
+
+MATHJAX = "3.2.2"
+# The parts of MathJax's es5 build that the tex-mml-chtml component loads (no speech rules).
+MATHJAX_PARTS = ["tex-mml-chtml.js", "input", "output/chtml", "a11y", "ui", "adaptors"]
+
+
+def ensure_mathjax() -> None:
+    """Serve MathJax from _static/mathjax so the site works offline (the npm registry is
+    one of the build machines' package sources; nothing is fetched when pages are read)."""
+    import shutil
+    import tarfile
+    import tempfile
+
+    dest = paths.ROOT / "_static" / "mathjax"
+    if (dest / "tex-mml-chtml.js").exists():
+        return
+    cache = paths.cache_dir() / f"mathjax-{MATHJAX}.tgz"
+    if not cache.exists():
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            subprocess.run(["npm", "pack", f"mathjax@{MATHJAX}", "--pack-destination", tmp, "--silent"],
+                           check=True, capture_output=True)
+            shutil.move(os.path.join(tmp, f"mathjax-{MATHJAX}.tgz"), cache)
+    with tempfile.TemporaryDirectory() as tmp, tarfile.open(cache) as tar:
+        tar.extractall(tmp, filter="data")
+        for part in MATHJAX_PARTS:
+            src, out = os.path.join(tmp, "package", "es5", part), dest / part
+            out.parent.mkdir(parents=True, exist_ok=True)
+            (shutil.copytree if os.path.isdir(src) else shutil.copyfile)(src, out)
+
+
+def build(extra_args=()) -> int:
+    ensure_mathjax()
+    env = dict(os.environ, DLCOURSE_SCALE=os.environ.get("DLCOURSE_SCALE", "full"))
+    env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    cmd = [os.path.join(os.path.dirname(sys.executable), "jupyter-book"), "build", str(paths.ROOT), "-W", "--keep-going", *extra_args]
+    t0 = time.monotonic()
+    rc = subprocess.call(cmd, cwd=paths.ROOT, env=env)
+    print(f"site: built in {time.monotonic() - t0:.1f} s -> {paths.SITE / 'index.html'}" if rc == 0 else f"site: build failed (exit {rc})")
+    return rc
