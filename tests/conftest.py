@@ -1,0 +1,38 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+# Several test processes run at once (pytest-xdist): one torch thread each.
+os.environ.setdefault("DLCOURSE_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from autograder import paths  # noqa: E402
+
+ROOT = paths.ROOT
+
+
+def pytest_generate_tests(metafunc):
+    if "ex" in metafunc.fixturenames:
+        exs = paths.exercises()
+        metafunc.parametrize("ex", exs, ids=[e.name for e in exs])
+
+
+def run_cli(*args, check=True) -> subprocess.CompletedProcess:
+    """The ./course commands, as a learner or instructor runs them (own process)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-m", "autograder", *map(str, args)], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"course {' '.join(map(str, args))} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def site() -> Path:
+    index = paths.SITE / "index.html"
+    if not index.exists():
+        pytest.fail("the website is not built: run ./course site (./course test builds it first)")
+    return paths.SITE

@@ -1,0 +1,101 @@
+"""The pieces of the pipeline on a tiny synthetic exercise: authoring, staging, variants."""
+import ast
+
+import nbformat
+import pytest
+
+from autograder import author, cells, leaks, stage, variants
+
+DRAFT = '''
+# %% [markdown]
+"""# Tiny"""
+# %% locked id=setup
+import math
+# %% solution id=double
+def double(x):
+    """Twice x."""
+    ### BEGIN SOLUTION
+    return helper(x) * 2
+    ### END SOLUTION
+# %% solution id=quad
+def quad(x):
+    ### BEGIN SOLUTION
+    return double(double(x))
+    ### END SOLUTION
+# %% check id=check_double
+assert double(1) == 2
+# %% test id=test_double points=2
+### BEGIN HIDDEN TESTS
+assert double(3) == _ref_double(3)
+### END HIDDEN TESTS
+# %% test id=test_quad points=3
+### BEGIN HIDDEN TESTS
+assert quad(_SEED) == _ref_quad(_SEED)
+### END HIDDEN TESTS
+'''
+HELPER = "\n# %% solution id=helper\ndef helper(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n"
+
+
+@pytest.fixture
+def nb():
+    return author.convert(DRAFT.replace("# %% solution id=double", HELPER.strip() + "\n# %% solution id=double"))
+
+
+def test_author_writes_nbgrader_metadata(nb):
+    roles = [(c.cell_type, cells.meta(c).get("grade_id"), cells.meta(c).get("points")) for c in nb.cells]
+    assert roles[0] == ("markdown", None, None)
+    assert ("code", "test_quad", 3.0) in roles
+    sol = [c for c in nb.cells if cells.is_solution(c)]
+    assert [cells.grade_id(c) for c in sol] == ["helper", "double", "quad"]
+    assert all(not cells.meta(c)["locked"] for c in sol)
+    assert nb.metadata["kernelspec"]["name"] == "python3" and nb.metadata["language_info"]["name"] == "python"
+
+
+def test_layout_assigns_tests_to_items(nb):
+    lay = cells.layout(nb)
+    assert lay.items == ["helper", "double", "quad"]
+    assert lay.owner == {"check_double": "double", "test_double": "double", "test_quad": "quad"}
+    assert lay.item_points("quad") == 3 and lay.total == 5
+    assert cells.item_of("test_double_extra", ["double", "double_extra"]) == "double_extra"
+
+
+def test_reference_is_renamed_throughout(nb):
+    code = stage.reference_code(nb)
+    tree = ast.parse(code)
+    defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    assert defined == {"_ref_helper", "_ref_double", "_ref_quad"}
+    called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    # the reference chain never calls a learner's function
+    assert called == {"_ref_helper", "_ref_double"}
+
+
+def test_staged_notebook_runs_and_learner_cannot_break_reference(nb):
+    staged = stage.stage(nb, seed=7)
+    hidden = [c.source for c in staged.cells if cells.is_graded(c)]
+    assert all("_SEED = 7" in h and "def _ref_double" in h for h in hidden)
+    ns = {}
+    for c in staged.cells:
+        if c.cell_type == "code":
+            exec(c.source, ns)
+    # a learner who breaks helper() later still gets the reference right
+    ns["helper"] = lambda x: 0
+    assert ns["_ref_quad"](3) == 12 and ns["quad"](3) == 0
+
+
+def test_variant_edits_must_match_exactly_once(nb):
+    src = variants.solution_sources(nb)["double"]
+    ok = variants.mutant("double", "triple", "wrong factor", edits=[("* 2", "* 3")])
+    assert "* 3" in ok.apply(src)
+    with pytest.raises(ValueError, match="occurs 0 times"):
+        variants.mutant("double", "stale", "", edits=[("* 4", "* 3")]).apply(src)
+    with pytest.raises(ValueError, match="changes nothing"):
+        variants.mutant("double", "same", "", edits=[("* 2", "* 2")]).apply(src)
+
+
+def test_secrets_are_solution_and_hidden_lines_only(nb):
+    sec = leaks.secrets(nb)
+    assert "return double(double(x))" in sec
+    assert "assert quad(_SEED) == _ref_quad(_SEED)" in sec
+    assert not any("Twice" in s for s in sec)
+    assert leaks.found("<span>return</span> double(double(x))", sec) == []
+    assert leaks.found(leaks.html_text("<span>return</span> double(double(x))"), sec) == ["return double(double(x))"]

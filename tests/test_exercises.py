@@ -1,0 +1,102 @@
+"""The exercise contract (design.md), for every exercise found under solutions/.
+
+Heavy checks share work: one fork-per-variant run per exercise covers points 4, 5, 7 and
+the fast form of 1-2; one real nbgrader grading of the solution and the stub per exercise
+covers 1, 2, 3 and the feedback half of 6.
+"""
+import ast
+import csv
+import json
+import re
+import shutil
+
+import nbformat
+import pytest
+
+from autograder import cells as C
+from autograder import contract, leaks, paths, release, variants
+
+from conftest import run_cli
+
+MIN_MUTANTS, MIN_VARIANTS = 6, 3
+
+
+def _student_text(nb) -> str:
+    return "\n".join(c.source for c in nb.cells)
+
+
+def test_notebook_hygiene(ex):
+    nb = C.read(ex.source)
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3", "kernelspec missing (the -W site build needs it)"
+    assert nb.metadata.get("language_info", {}).get("name") == "python", "language_info missing"
+    lay = C.layout(nb)
+    assert lay.items and lay.total > 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        assert not cell.get("outputs"), f"source notebook has outputs in cell {C.grade_id(cell)}: clear them"
+        assert not re.search(r"^\s*[%!]", cell.source, re.M), "no magics or shell escapes: cells must run as plain Python"
+        ast.parse(cell.source)
+        if C.is_graded(cell):
+            body = ast.parse(cell.source).body
+            assert body and not isinstance(body[-1], ast.Expr), \
+                f"{C.grade_id(cell)} ends with an expression: nbgrader would read it as partial credit"
+            assert C.BEGIN_HIDDEN in cell.source and C.END_HIDDEN in cell.source, f"{C.grade_id(cell)} has no hidden tests"
+        if C.is_solution(cell):
+            assert C.BEGIN_SOLUTION in cell.source and C.END_SOLUTION in cell.source
+
+
+def test_mutant_and_variant_banks(ex):
+    mutants, accepted = variants.load(ex)
+    lay = C.layout(C.read(ex.source))
+    for item in lay.items:
+        n_mut = sum(m.item == item for m in mutants)
+        n_var = sum(v.item == item for v in accepted)
+        assert n_mut >= MIN_MUTANTS, f"{item}: {n_mut} mutants, want >= {MIN_MUTANTS}"
+        assert n_var >= MIN_VARIANTS, f"{item}: {n_var} accepted variants, want >= {MIN_VARIANTS}"
+    names = [(c.item, c.name) for c in mutants + accepted]
+    assert len(names) == len(set(names)), "duplicate mutant/variant names"
+
+
+def test_student_notebook_up_to_date_and_clean(ex, tmp_path):
+    assert ex.student.exists(), f"{ex.student} missing: run ./course release"
+    fresh = release.release([ex], workdir=tmp_path, write=False)[ex]
+    committed = nbformat.read(ex.student, as_version=4)
+    strip = lambda nb: [(c.cell_type, c.source, json.dumps(c.metadata, sort_keys=True)) for c in nb.cells]
+    assert strip(committed) == strip(fresh), f"{ex.student} is out of date: run ./course release {ex.name}"
+    found = leaks.found(_student_text(committed), leaks.secrets(C.read(ex.source)))
+    assert not found, f"solution or hidden-test text in the student notebook: {found[:3]}"
+    stubs = [c for c in committed.cells if C.is_solution(c)]
+    assert all("raise NotImplementedError" in c.source for c in stubs)
+
+
+def test_contract_mutants_variants_visible_checks(ex):
+    rep = contract.check(ex)
+    print(f"\n{ex}\n{rep.table()}")
+    assert not rep.problems, "\n".join(rep.problems)
+    # the hidden tests must do real work: some mutants of each item pass its visible checks
+    for item in rep.layout.items:
+        own = [n for n, ch in rep.changes.items() if ch.kind == "mutant" and ch.item == item]
+        checks = [g for g, it in rep.layout.owner.items() if it == item and g not in rep.layout.points]
+        sneaky = [n for n in own if all(rep.results[n]["cells"].get(g) is None for g in checks)]
+        assert sneaky, f"{item}: every mutant already fails the visible checks; add mutants they miss"
+
+
+def test_grading_solution_full_stub_zero(ex, tmp_path):
+    src, stu = C.read(ex.source), nbformat.read(ex.student, as_version=4)
+    subs = tmp_path / "subs"
+    for student, nb in [("solution", variants.submission(stu, src)), ("stub", stu)]:
+        (subs / student).mkdir(parents=True)
+        nbformat.write(nb, subs / student / ex.notebook)
+    run_cli("grade", subs, tmp_path / "out")
+    rows = {r["student"]: r for r in csv.DictReader(open(tmp_path / "out" / "grades.csv"))}
+    total = C.layout(src).total
+    print(f"\n{ex}: solution graded in {rows['solution']['seconds']} s, stub in {rows['stub']['seconds']} s")
+    assert rows["solution"]["status"] == "ok" and float(rows["solution"]["score"]) == total, rows["solution"]
+    assert rows["stub"]["status"] == "ok" and float(rows["stub"]["score"]) == 0.0, rows["stub"]
+    secret = leaks.secrets(src)
+    for student in rows:
+        page = (tmp_path / "out" / rows[student]["feedback"]).read_text()
+        found = leaks.found(leaks.html_text(page), secret)
+        assert not found, f"feedback for {student} shows hidden text: {found[:3]}"
+        assert "_ref_" not in page and "BEGIN HIDDEN TESTS" not in page

@@ -1,0 +1,61 @@
+"""Grading a mixed folder end to end, as an instructor would (issue: the course spine)."""
+import csv
+import shutil
+
+import nbformat
+
+from autograder import cells as C
+from autograder import contract, paths, variants
+
+from conftest import run_cli
+
+
+def _folder(tmp_path):
+    ex = paths.exercise("attention")
+    src, stu = C.read(ex.source), nbformat.read(ex.student, as_version=4)
+    plan, sol = contract.plan_for(ex), variants.solution_sources(src)
+    subs = tmp_path / "subs"
+
+    def put(student, nb, name=ex.notebook):
+        (subs / student).mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, subs / student / name)
+
+    def changed(key):
+        ch = plan[key]
+        return variants.submission(stu, src, {ch.item: ch.apply(sol[ch.item])})
+
+    put("ana", variants.submission(stu, src))
+    put("ben", stu)
+    put("cai", changed("variant:scaled_dot_product_attention:einsum"))
+    put("dee", changed("mutant:scaled_dot_product_attention:fill_minus_1e9"))
+    put("eli", changed("mutant:multi_head_attention:wrong_head_split"))
+    put("fay", stu, name="homework.ipynb")                     # not an exercise of the course
+    (subs / "gus").mkdir()
+    (subs / "gus" / ex.notebook).write_text("{ this is not json")  # broken file
+    return subs
+
+
+def test_mixed_folder(tmp_path):
+    subs = _folder(tmp_path)
+    proc = run_cli("grade", subs, tmp_path / "out")
+    rows = {r["student"]: r for r in csv.DictReader(open(tmp_path / "out" / "grades.csv"))}
+    score = lambda s: float(rows[s]["score"])
+    assert score("ana") == 8 and score("ben") == 0 and score("cai") == 8
+    assert score("dee") == 4 and rows["dee"]["attention:scaled_dot_product_attention"] == "0/4"
+    assert score("eli") == 4 and rows["eli"]["attention:multi_head_attention"] == "0/4"
+    assert rows["fay"]["status"].startswith("not an exercise")
+    assert rows["gus"]["status"].startswith("could not grade"), rows["gus"]
+    for s in ("ana", "ben", "cai", "dee", "eli"):
+        assert (tmp_path / "out" / rows[s]["feedback"]).exists()
+    fb = (tmp_path / "out" / rows["dee"]["feedback"]).read_text()
+    assert "Hidden tests &#39;test_scaled_dot_product_attention&#39;: failed" in fb or \
+        "Hidden tests 'test_scaled_dot_product_attention': failed" in fb
+    assert "values differ from the reference" in fb          # the failure message reaches the learner
+    assert "most recent call last" not in fb and "Cell In[" not in fb and "_ref_" not in fb
+
+    # grading again gives the same result
+    shutil.rmtree(tmp_path / "out" / "feedback")
+    run_cli("grade", subs, tmp_path / "out")
+    again = {r["student"]: r for r in csv.DictReader(open(tmp_path / "out" / "grades.csv"))}
+    key = lambda r: {k: v for k, v in r.items() if k != "seconds"}
+    assert {s: key(r) for s, r in again.items()} == {s: key(r) for s, r in rows.items()}

@@ -1,0 +1,65 @@
+"""The built website (./course test builds it before running pytest)."""
+import re
+
+import yaml
+
+from autograder import cells as C
+from autograder import leaks, paths
+
+
+def _toc_files():
+    toc = yaml.safe_load((paths.ROOT / "_toc.yml").read_text())
+    out = [toc["root"]]
+
+    def walk(entries):
+        for e in entries:
+            if "file" in e:
+                out.append(e["file"])
+            walk(e.get("sections", []))
+            walk(e.get("chapters", []))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters", []))
+    return out
+
+
+def test_every_toc_page_is_built(site):
+    for f in _toc_files():
+        assert (site / f"{f}.html").exists(), f"{f} is in _toc.yml but was not built"
+
+
+def test_every_exercise_is_on_the_site_with_a_download(site):
+    toc = set(_toc_files())
+    for ex in paths.exercises():
+        rel = ex.student.relative_to(paths.ROOT).with_suffix("")
+        assert str(rel) in toc, f"{ex} is not in _toc.yml"
+        page = (site / f"{rel}.html").read_text()
+        assert f"_sources/{rel}.ipynb" in page, f"{ex}: no notebook download on its page"
+        offered = (site / "_sources" / f"{rel}.ipynb").read_bytes()
+        assert offered == ex.student.read_bytes(), f"{ex}: the download is not the student notebook"
+
+
+def test_no_solution_or_hidden_test_anywhere_on_the_site(site):
+    secret = set().union(*(leaks.secrets(C.read(ex.source)) for ex in paths.exercises()))
+    for f in site.rglob("*"):
+        if f.suffix in (".html", ".ipynb", ".md", ".txt", ".js") and "mathjax" not in f.parts:
+            text = f.read_text(errors="ignore")
+            text = leaks.html_text(text) if f.suffix == ".html" else text
+            found = leaks.found(text, secret)
+            assert not found, f"{f.relative_to(site)} shows solution/hidden text: {found[:2]}"
+    names = {p.name for p in site.rglob("*")}
+    for forbidden in ("gradebook.db", "autograded", "submitted", "feedback", "solutions", "_work"):
+        assert forbidden not in names, f"nbgrader/instructor folder {forbidden} was published"
+
+
+def test_math_is_served_locally(site):
+    assert (site / "_static" / "mathjax" / "tex-mml-chtml.js").exists()
+    for page in site.rglob("*.html"):
+        text = page.read_text()
+        assert not re.search(r"https?://[^\"']*mathjax", text, re.I), f"{page.name} loads MathJax from a CDN"
+
+
+def test_explanation_pages_show_figures_made_at_build_time(site):
+    page = (site / "chapters" / "ch1_transformers" / "index.html").read_text()
+    assert re.search(r"<img[^>]+src=\"[^\"]*_images/", page), "the chapter overview's figure is missing"
+    assert "Traceback" not in leaks.html_text(page)
