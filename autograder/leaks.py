@@ -20,7 +20,7 @@ def _norm(line: str) -> str:
     return _WS.sub(" ", line).strip()
 
 
-def secrets(source_nb) -> set[str]:
+def secrets(source_nb, solution: bool = True, tests: bool = True) -> set[str]:
     hidden, visible = [], []
     for cell in source_nb.cells:
         src = cell.source
@@ -28,9 +28,9 @@ def secrets(source_nb) -> set[str]:
             visible.append(src)
             continue
         sol = C.marked_lines(src, C.BEGIN_SOLUTION, C.END_SOLUTION)
-        tests = C.marked_lines(src, C.BEGIN_HIDDEN, C.END_HIDDEN)
-        hidden += sol + tests
-        inside = set(sol) | set(tests)
+        tst = C.marked_lines(src, C.BEGIN_HIDDEN, C.END_HIDDEN)
+        hidden += (sol if solution else []) + (tst if tests else [])
+        inside = set(sol) | set(tst)
         visible += [l for l in src.splitlines() if l not in inside]
     seen = _norm("\n".join(visible))
     out = set()

@@ -94,9 +94,11 @@ def test_grading_solution_full_stub_zero(ex, tmp_path):
     print(f"\n{ex}: solution graded in {rows['solution']['seconds']} s, stub in {rows['stub']['seconds']} s")
     assert rows["solution"]["status"] == "ok" and float(rows["solution"]["score"]) == total, rows["solution"]
     assert rows["stub"]["status"] == "ok" and float(rows["stub"]["score"]) == 0.0, rows["stub"]
-    secret = leaks.secrets(src)
     for student in rows:
         page = (tmp_path / "out" / rows[student]["feedback"]).read_text()
+        # a learner's own feedback shows their own code; never the hidden tests, and a
+        # stub's feedback never shows the solution
+        secret = leaks.secrets(src, solution=(student == "stub"))
         found = leaks.found(leaks.html_text(page), secret)
         assert not found, f"feedback for {student} shows hidden text: {found[:3]}"
         assert "_ref_" not in page and "BEGIN HIDDEN TESTS" not in page
