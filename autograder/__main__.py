@@ -18,6 +18,9 @@ def main(argv=None) -> int:
     g = sub.add_parser("grade", help="grade a folder of submitted notebooks")
     g.add_argument("submissions", type=Path)
     g.add_argument("out", type=Path)
+    g.add_argument("--workers", type=int, default=None, help="parallel graders (default: all cores)")
+    g.add_argument("--regrade", action="store_true", help="grade again even what is already graded")
+    g.add_argument("--unsandboxed", action="store_true", help="grade without bubblewrap (unsafe)")
     c = sub.add_parser("contract", help="check the exercise contract (mutants, variants)")
     c.add_argument("names", nargs="*")
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -42,7 +45,8 @@ def main(argv=None) -> int:
         return 0
     if a.cmd == "grade":
         from .grade import grade
-        print(f"grades: {grade(a.submissions, a.out)}")
+        csv_path = grade(a.submissions, a.out, workers=a.workers, regrade=a.regrade, allow_unsandboxed=a.unsandboxed)
+        print(f"grades: {csv_path}")
         return 0
     if a.cmd == "contract":
         from .contract import check

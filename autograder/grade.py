@@ -1,91 +1,176 @@
-"""Grade a folder of submissions with nbgrader: grades CSV + per-student feedback HTML.
+"""Grade a folder of submissions: parallel, sandboxed, resumable; grades CSV + feedback.
 
-Layout accepted: ``SUBMISSIONS/<student>/<notebook>.ipynb`` (any folders between are
+Layout accepted: ``SUBMISSIONS/<student>/<notebook>.ipynb`` (folders in between are
 ignored); the notebook's file name says which exercise it is.
 
-Output in ``OUT``: ``nbgrader/`` (the workspace and gradebook), ``grades.csv`` (one row
-per student and exercise, points per item, total, status), ``feedback/<student>/<name>.html``.
+Output in ``OUT``:
+``results/<student>/<exercise>.json``  one record per graded submission (the resume point:
+                                       a submission whose file is unchanged is not regraded)
+``feedback/<student>/<exercise>.html`` what the learner receives (no hidden tests)
+``grades.csv``                         one row per student and exercise: points per item,
+                                       total, status
+``workers/``                           each worker's own nbgrader workspace and gradebook
+
+Several workers grade at once (one torch thread each); every submission is graded in its
+own sandboxed kernel (``sandbox.py``) under the limits of ``course.toml``.
 """
 from __future__ import annotations
 
 import csv
-import shutil
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
 import time
+import uuid
 from pathlib import Path
 
-from nbgrader.api import Gradebook, MissingEntry
-
-from . import cells as C
-from . import paths
-from .workspace import Workspace
+from . import paths, sandbox
+from .worker import sha256
 
 
 def find_submissions(folder: Path):
     """Yields (student, exercise or None, path)."""
     known = {ex.notebook: ex for ex in paths.exercises()}
-    for nb in sorted(Path(folder).rglob("*.ipynb")):
+    folder = Path(folder)
+    for nb in sorted(folder.rglob("*.ipynb")):
         rel = nb.relative_to(folder)
         if len(rel.parts) < 2 or ".ipynb_checkpoints" in rel.parts:
             continue
         yield rel.parts[0], known.get(nb.name), nb
 
 
-def _item_scores(gb, ex, student) -> dict:
-    nb = gb.find_submission_notebook(ex.name, ex.name, student)
-    lay = C.layout(C.read(ex.source))
-    scores = {}
-    for g in nb.grades:
-        item = lay.owner.get(g.name, g.name)
-        got, top = scores.get(item, (0.0, 0.0))
-        scores[item] = (got + (g.score or 0.0), top + g.max_score)
-    return scores
+class _Worker:
+    def __init__(self, out: Path, k: int, use_sandbox: bool):
+        self.dir = out / "workers" / f"w{k}"
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(paths.ROOT), env.get("PYTHONPATH")]))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "autograder.worker", str(self.dir), "1" if use_sandbox else "0"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+            start_new_session=True,
+        )
+        self.task, self.started = None, 0.0
+
+    def send(self, task: dict) -> None:
+        self.task, self.started = task, time.monotonic()
+        self.proc.stdin.write(json.dumps(task) + "\n")
+        self.proc.stdin.flush()
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
 
 
-def grade(submissions: Path, out: Path, log=print) -> Path:
+def _record(out: Path, student: str, exercise: str, **fields) -> dict:
+    res = {"student": student, "exercise": exercise, **fields}
+    path = out / "results" / student / f"{exercise}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(res, indent=1))
+    return res
+
+
+def grade(submissions: Path, out: Path, workers: int | None = None, regrade: bool = False,
+          allow_unsandboxed: bool = False, log=print) -> Path:
     out = Path(out).resolve()
-    ws = Workspace(out / "nbgrader")
-    subs = list(find_submissions(Path(submissions)))
-    needed = {ex for _, ex, _ in subs if ex is not None}
-    for ex in sorted(needed, key=str):
-        ws.add_source(ex)
-        ws.generate(ex)
-    rows = []
-    for student, ex, path in subs:
-        row = {"student": student, "exercise": ex.name if ex else path.name, "status": "ok"}
+    use_sandbox = sandbox.available()
+    if not use_sandbox and not allow_unsandboxed:
+        raise SystemExit("grade: bubblewrap (bwrap) is not installed, so student code cannot be isolated. "
+                         "Install it (apt-get install bubblewrap) or pass --unsandboxed to grade anyway.")
+    limits = paths.config()["grading"]["limits"]
+    tasks = []
+    for student, ex, path in find_submissions(Path(submissions)):
         if ex is None:
-            row["status"] = f"not an exercise of this course: {path.name}"
-            rows.append(row)
+            _record(out, student, path.stem, status=f"not an exercise of this course: {path.name}", sha256=sha256(path))
             continue
-        t0 = time.monotonic()
-        ws.submit(student, ex, path)
-        res = ws.autograde(student, ex)
-        row["seconds"] = f"{time.monotonic() - t0:.1f}"
-        if not res["success"]:
-            row["status"] = f"could not grade: {res['message']}"
-            rows.append(row)
-            log(f"{student}/{ex.name}: {row['status']}")
-            continue
-        html = ws.feedback(student, ex)
-        dest = out / "feedback" / student / f"{ex.name}.html"
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(html, dest)
-        row["feedback"] = str(dest.relative_to(out))
-        with Gradebook(ws.db_url) as gb:
+        result = out / "results" / student / f"{ex.name}.json"
+        if not regrade and result.exists():
+            old = json.loads(result.read_text())
+            if old.get("sha256") == sha256(path) and not old.get("status", "").startswith("interrupted"):
+                continue  # graded before, file unchanged
+        tasks.append({"student": student, "exercise": ex.name, "path": str(path.resolve()), "result": str(result),
+                      "feedback": str(out / "feedback" / student / f"{ex.name}.html")})
+    n_workers = max(1, min(workers or os.cpu_count() or 1, len(tasks) or 1))
+    log(f"grade: {len(tasks)} submissions to grade with {n_workers} workers"
+        + ("" if use_sandbox else " (UNSANDBOXED)"))
+    _run(tasks, out, n_workers, use_sandbox, float(limits["wall_s"]), log)
+    return write_csv(out)
+
+
+def _run(tasks, out, n_workers, use_sandbox, wall_s, log) -> None:
+    from tqdm import tqdm
+
+    pending = list(tasks)
+    pool = [_Worker(out, k, use_sandbox) for k in range(n_workers)]
+    bar = tqdm(total=len(tasks), desc="grading", unit="nb", file=sys.stderr, disable=not tasks)
+    try:
+        while pending or any(w.task for w in pool):
+            for w in pool:
+                if w.task is None and pending:
+                    task = pending.pop(0)
+                    task["cgroup"] = f"{uuid.uuid4().hex[:12]}"
+                    w.send(task)
+            busy = [w for w in pool if w.task]
+            ready, _, _ = select.select([w.proc.stdout for w in busy], [], [], 1.0)
+            for i, w in enumerate(pool):
+                if not w.task:
+                    continue
+                line = w.proc.stdout.readline() if w.proc.stdout in ready else None
+                timed_out = time.monotonic() - w.started > wall_s
+                died = line == "" or (line is None and w.proc.poll() is not None)
+                if line and line.startswith("DONE "):
+                    res = json.loads(Path(w.task["result"]).read_text())
+                    log(f"{res['student']}/{res['exercise']}: {res.get('score', '-')}/{res.get('max_score', '-')} "
+                        f"{'' if res['status'] == 'ok' else res['status']}")
+                    w.task = None
+                    bar.update()
+                elif timed_out or died:
+                    t = w.task
+                    why = f"time limit: grading took more than {wall_s:.0f} s" if timed_out else "the grading process died"
+                    w.kill()
+                    sandbox.kill_cgroup(t["cgroup"])
+                    _record(out, t["student"], t["exercise"], status=f"could not grade: {why}", sha256=sha256(t["path"]))
+                    log(f"{t['student']}/{t['exercise']}: {why}")
+                    bar.update()
+                    pool[i] = _Worker(out, i, use_sandbox)
+    except KeyboardInterrupt:
+        log("grade: interrupted; finished submissions are kept, run the same command again to resume")
+        raise
+    finally:
+        bar.close()
+        for w in pool:
             try:
-                sub = gb.find_submission_notebook(ex.name, ex.name, student)
-                row["score"], row["max_score"] = sub.score, sub.max_score
-                for item, (got, top) in _item_scores(gb, ex, student).items():
-                    row[f"{ex.name}:{item}"] = f"{got:g}/{top:g}"
-            except MissingEntry:
-                row["status"] = "could not grade: no grades recorded"
+                w.proc.stdin.close()
+            except OSError:
+                pass
+            if w.task:
+                w.kill()
+                sandbox.kill_cgroup(w.task["cgroup"])
+            else:
+                try:
+                    w.proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    w.kill()
+
+
+def write_csv(out: Path) -> Path:
+    rows = []
+    for f in sorted((out / "results").glob("*/*.json")):
+        r = json.loads(f.read_text())
+        row = {k: r.get(k) for k in ("student", "exercise", "score", "max_score", "status", "seconds")}
+        for item, (got, top) in (r.get("items") or {}).items():
+            row[f"{r['exercise']}:{item}"] = f"{got:g}/{top:g}"
+        if r.get("feedback"):
+            row["feedback"] = str(Path(r["feedback"]).relative_to(out))
         rows.append(row)
-        log(f"{student}/{ex.name}: {row.get('score')}/{row.get('max_score')} in {row['seconds']} s")
-    return write_csv(rows, out / "grades.csv")
-
-
-def write_csv(rows: list[dict], path: Path) -> Path:
     fixed = ["student", "exercise", "score", "max_score", "status"]
     extra = sorted({k for r in rows for k in r} - set(fixed) - {"feedback", "seconds"})
+    path = out / "grades.csv"
     with open(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fixed + extra + ["seconds", "feedback"])
         w.writeheader()

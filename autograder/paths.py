@@ -22,7 +22,20 @@ def cache_dir() -> Path:
 
 @functools.cache
 def config() -> dict:
-    return tomllib.loads((ROOT / "course.toml").read_text())
+    """course.toml; ``DLCOURSE_GRADING`` (JSON) overrides [grading] keys, e.g. tighter
+    limits in the tests: '{"cell_timeout_s": 20, "limits": {"wall_s": 90}}'."""
+    import json
+    import os
+
+    cfg = tomllib.loads((ROOT / "course.toml").read_text())
+    over = json.loads(os.environ.get("DLCOURSE_GRADING", "{}"))
+    grading = cfg.setdefault("grading", {})
+    for key, value in over.items():
+        if isinstance(value, dict):
+            grading.setdefault(key, {}).update(value)
+        else:
+            grading[key] = value
+    return cfg
 
 
 def term_seed() -> int:

@@ -56,7 +56,7 @@ def kernel_env(threads: int = 1) -> dict:
 
 
 class Workspace:
-    def __init__(self, root: Path, timeout: int | None = None):
+    def __init__(self, root: Path, timeout: int | None = None, kernel_name: str | None = None, ipc: str | None = None):
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         timeout = timeout or int(paths.config()["grading"]["cell_timeout_s"])
@@ -67,6 +67,9 @@ class Workspace:
                 timeout=timeout,
                 pattern=WARNING_PATTERN,
             )
+            + (f"c.Execute.kernel_name = {kernel_name!r}\n" if kernel_name else "")
+            # the sandboxed kernel has no network: talk to it over unix sockets
+            + (f"c.KernelManager.transport = 'ipc'\nc.KernelManager.ip = {ipc!r}\n" if ipc else "")
         )
 
     @property
@@ -124,9 +127,23 @@ class Workspace:
         return self.root / "feedback" / student / ex.name / f"{ex.name}.html"
 
 
+_KNOWN = [  # (text in nbgrader's log, what the instructor and learner are told)
+    ("DeadKernelError", "the kernel died: the notebook crashed it, exited it or ran out of memory"),
+    ("Kernel died", "the kernel died: the notebook crashed it, exited it or ran out of memory"),
+    ("CellTimeoutError", "a cell ran longer than the per-cell time limit"),
+    ("TimeoutError", "a cell ran longer than the per-cell time limit"),
+    ("NotJSONError", "the file is not a valid notebook (not JSON)"),
+    ("Notebook JSON is invalid", "the file is not a valid notebook"),
+    ("checksum", "a read-only cell was changed"),
+]
+
+
 def _last_error(res: dict) -> str:
-    """The most telling line of a failed nbgrader call's log or traceback."""
+    """A readable reason for a failed nbgrader call (the full log is kept beside it)."""
     text = (res.get("error") or "") + "\n" + (res.get("log") or "")
-    lines = [l.strip() for l in text.splitlines() if l.strip()]
-    errs = [l for l in lines if "ERROR" in l or "Error" in l]
+    for needle, message in _KNOWN:
+        if needle in text:
+            return message
+    lines = [l.strip() for l in text.splitlines() if l.strip() and "see the the above traceback" not in l]
+    errs = [l for l in lines if "Error" in l]
     return (errs or lines or ["nbgrader failed"])[-1][:300]

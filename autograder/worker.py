@@ -1,0 +1,101 @@
+"""A grading worker: one long-lived process with its own nbgrader workspace.
+
+``python -m autograder.worker WORKDIR SANDBOX(0|1)`` reads one JSON task per line on stdin
+({"student", "exercise", "path", "result", "feedback", "cgroup"}), grades it with nbgrader's
+API (imported once), writes the result JSON file and prints ``DONE <result file>``. The
+parent (``grade.py``) enforces the wall-time limit by killing the worker and the
+submission's cgroup, then starts a fresh worker.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+from . import cells as C
+from . import paths, sandbox
+from .workspace import Workspace
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def item_scores(ws: Workspace, ex: paths.Exercise, student: str) -> tuple[float, float, dict]:
+    from nbgrader.api import Gradebook
+
+    lay = C.layout(C.read(ex.source))
+    items: dict[str, list[float]] = {}
+    with Gradebook(ws.db_url) as gb:
+        nb = gb.find_submission_notebook(ex.name, ex.name, student)
+        for g in nb.grades:
+            got_top = items.setdefault(lay.owner.get(g.name, g.name), [0.0, 0.0])
+            got_top[0] += g.score or 0.0
+            got_top[1] += g.max_score
+        return nb.score, nb.max_score, items
+
+
+def grade_one(ws: Workspace, task: dict, generated: set) -> dict:
+    ex = paths.exercise(task["exercise"])
+    student, path = task["student"], Path(task["path"])
+    res = {"student": student, "exercise": ex.name, "sha256": sha256(path), "status": "ok"}
+    if ex.name not in generated:
+        ws.add_source(ex)
+        ws.generate(ex)
+        generated.add(ex.name)
+    t0 = time.monotonic()
+    ws.submit(student, ex, path)
+    os.environ["DLCOURSE_SANDBOX"] = json.dumps({**paths.config()["grading"]["limits"], "cgroup": task["cgroup"]})
+    try:
+        out = ws.autograde(student, ex)
+    finally:
+        sandbox.kill_cgroup(task["cgroup"])
+    res["seconds"] = round(time.monotonic() - t0, 1)
+    if not out["success"]:
+        res["status"] = f"could not grade: {out['message']}"
+        Path(task["result"]).parent.mkdir(parents=True, exist_ok=True)
+        Path(task["result"]).with_suffix(".log").write_text((out.get("log") or "") + (out.get("error") or ""))
+        return res
+    res["score"], res["max_score"], res["items"] = item_scores(ws, ex, student)
+    html = ws.feedback(student, ex)
+    dest = Path(task["feedback"])
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(html, dest)
+    res["feedback"] = str(dest)
+    return res
+
+
+def main(workdir: str, use_sandbox: str) -> None:
+    warnings.filterwarnings("ignore")  # SQLAlchemy chatter from nbgrader's gradebook
+    extra = {}
+    if use_sandbox == "1":
+        jup = Path(workdir) / "jupyter"
+        sandbox.write_kernelspec(jup)
+        os.environ["JUPYTER_PATH"] = str(jup)
+        # unix socket paths must stay short (< 108 bytes): a private folder under /tmp
+        ipc = tempfile.mkdtemp(prefix="dlc-ipc-")
+        extra = {"kernel_name": sandbox.KERNEL_NAME, "ipc": ipc + "/k"}
+    ws = Workspace(Path(workdir) / "nbgrader", **extra)
+    generated: set = set()
+    for line in sys.stdin:
+        task = json.loads(line)
+        try:
+            res = grade_one(ws, task, generated)
+        except Exception as e:  # noqa: BLE001 - one bad submission must not stop the batch
+            res = {"student": task["student"], "exercise": task["exercise"], "sha256": sha256(task["path"]),
+                   "status": f"could not grade: {type(e).__name__}: {str(e)[:300]}"}
+        tmp = Path(task["result"]).with_suffix(".tmp")
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(res, indent=1))
+        tmp.replace(task["result"])  # atomic: an interrupted batch never leaves half a result
+        print("DONE " + task["result"], flush=True)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])

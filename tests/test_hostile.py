@@ -1,0 +1,126 @@
+"""Hostile and broken submissions, graded in one batch next to an honest one.
+
+Each case is a submission built from the attention exercise: the solution, or the stub,
+with a hostile cell. Every case must earn no unearned point, get a clear status, and leave
+the batch, the gradebook and the machine intact (issue: grading that holds up).
+"""
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+
+import nbformat
+import pytest
+
+from autograder import cells as C
+from autograder import paths, sandbox, variants
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.skipif(not sandbox.available(), reason="bubblewrap is not installed")
+
+SOLUTION_NB = paths.exercise("attention").source
+
+
+def _cases(port: int, marker: str) -> dict:
+    """student -> (start from solution?, code of a cell inserted first, max points allowed)."""
+    steal = f"""
+import json, os
+nb = json.load(open({str(SOLUTION_NB)!r}))
+for c in nb["cells"]:
+    if c["cell_type"] == "code" and c["metadata"].get("nbgrader", {{}}).get("solution"):
+        exec("".join(c["source"]).replace("### BEGIN SOLUTION", "").replace("### END SOLUTION", ""))
+"""
+    return {
+        "honest": (True, "x = 1", 8),
+        "reads_solution_file": (False, steal, 0),
+        "overwrites_solution_file": (False, f"open({str(SOLUTION_NB)!r}, 'w').write('{{}}')", 0),
+        "rewrites_gradebook": (False, "import glob, sqlite3\nfor f in glob.glob('/**/gradebook.db', recursive=True):\n"
+                                      "    sqlite3.connect(f).execute('update grade_cells set max_score = 1000')", 0),
+        "network": (True, f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=3).sendall(b'{marker}')", 8),
+        "detached_process": (True, f"import subprocess\nsubprocess.Popen(['sleep', '{marker}'], start_new_session=True)", 8),
+        "exits_kernel": (False, "import os\nos._exit(1)", 0),
+        "infinite_loop_ignoring_sigint": (False, "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass", 0),
+        "fork_bomb": (False, "import os, time\nfor _ in range(100000):\n    try:\n        if os.fork() == 0:\n"
+                             "            time.sleep(60); os._exit(0)\n    except OSError:\n        break", 0),
+        "memory_bomb": (False, "x = bytearray(3 * 1024**3)\nx[::4096] = b'1' * len(x[::4096])", 0),
+        "fills_disk": (False, "with open('big.bin', 'wb') as f:\n    for _ in range(1024):\n        f.write(b'0' * 2**20)", 0),
+        "huge_output": (False, "for i in range(200000):\n    print('spam', i)", 0),
+        "syntax_error": (False, "def broken(:\n    pass", 0),
+    }
+
+
+def _notebook(start_solved: bool, code: str):
+    ex = paths.exercise("attention")
+    stu = nbformat.read(ex.student, as_version=4)
+    nb = variants.submission(stu, C.read(ex.source), solved=start_solved)
+    nb.cells.insert(1, nbformat.v4.new_code_cell(code))
+    return nb
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("hostile")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(1)
+    port, marker, received = listener.getsockname()[1], "4242.5", []
+
+    def accept():
+        while True:
+            try:
+                conn, _ = listener.accept()
+                received.append(conn.recv(100))
+            except OSError:
+                if listener.fileno() == -1:
+                    return
+
+    threading.Thread(target=accept, daemon=True).start()
+    cases = _cases(port, marker)
+    subs = tmp / "subs"
+    for student, (solved, code, _) in cases.items():
+        (subs / student).mkdir(parents=True)
+        nbformat.write(_notebook(solved, code), subs / student / "attention.ipynb")
+    before = SOLUTION_NB.read_bytes()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), DLCOURSE_GRADING=json.dumps(
+        {"cell_timeout_s": 30, "limits": {"wall_s": 150, "memory_mb": 1500, "pids": 64, "file_mb": 64}}))
+    proc = subprocess.run([sys.executable, "-m", "autograder", "grade", str(subs), str(tmp / "out")],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+    listener.close()
+    leftover = subprocess.run(["pgrep", "-f", f"sleep {marker}"], capture_output=True, text=True).stdout
+    rows = {r["student"]: r for r in csv.DictReader(open(tmp / "out" / "grades.csv"))}
+    return {"proc": proc, "rows": rows, "cases": cases, "received": received, "leftover": leftover,
+            "solution_intact": SOLUTION_NB.read_bytes() == before}
+
+
+def test_batch_completes_and_every_case_is_reported(graded):
+    assert graded["proc"].returncode == 0, graded["proc"].stderr[-3000:]
+    assert set(graded["rows"]) == set(graded["cases"])
+
+
+def test_no_unearned_points(graded):
+    for student, (_, _, allowed) in graded["cases"].items():
+        row = graded["rows"][student]
+        got = float(row["score"] or 0)
+        assert got <= allowed, f"{student} earned {got} > {allowed}: {row}"
+    assert float(graded["rows"]["honest"]["score"]) == 8
+
+
+def test_isolation(graded):
+    assert graded["solution_intact"], "a submission overwrote the instructor's solution notebook"
+    assert graded["received"] == [], "a submission reached a loopback port"
+    assert float(graded["rows"]["network"]["score"]) == 8, "the honest part of the network case keeps its points"
+    assert graded["leftover"] == "", f"a detached process outlived grading: {graded['leftover']}"
+
+
+def test_broken_kernels_get_a_clear_status(graded):
+    expect = {"exits_kernel": "kernel died", "memory_bomb": "kernel died",
+              "infinite_loop_ignoring_sigint": "time limit"}
+    for student, words in expect.items():
+        row = graded["rows"][student]
+        assert float(row["score"] or 0) == 0
+        assert words in row["status"], f"{student}: unclear status {row['status']!r}"
