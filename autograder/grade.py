@@ -162,17 +162,17 @@ def write_csv(out: Path) -> Path:
     rows = []
     for f in sorted((out / "results").glob("*/*.json")):
         r = json.loads(f.read_text())
-        row = {k: r.get(k) for k in ("student", "exercise", "score", "max_score", "status", "seconds")}
+        row = {k: r.get(k) for k in ("student", "exercise", "score", "max_score", "status", "review", "seconds")}
         for item, (got, top) in (r.get("items") or {}).items():
             row[f"{r['exercise']}:{item}"] = f"{got:g}/{top:g}"
         if r.get("feedback"):
             row["feedback"] = str(Path(r["feedback"]).relative_to(out))
         rows.append(row)
     fixed = ["student", "exercise", "score", "max_score", "status"]
-    extra = sorted({k for r in rows for k in r} - set(fixed) - {"feedback", "seconds"})
+    extra = sorted({k for r in rows for k in r} - set(fixed) - {"feedback", "seconds", "review"})
     path = out / "grades.csv"
     with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=fixed + extra + ["seconds", "feedback"])
+        w = csv.DictWriter(f, fieldnames=fixed + extra + ["review", "seconds", "feedback"])
         w.writeheader()
         w.writerows(rows)
     return path

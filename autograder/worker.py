@@ -19,7 +19,7 @@ import warnings
 from pathlib import Path
 
 from . import cells as C
-from . import paths, sandbox
+from . import paths, sandbox, scan
 from .workspace import Workspace
 
 
@@ -44,7 +44,8 @@ def item_scores(ws: Workspace, ex: paths.Exercise, student: str) -> tuple[float,
 def grade_one(ws: Workspace, task: dict, generated: set) -> dict:
     ex = paths.exercise(task["exercise"])
     student, path = task["student"], Path(task["path"])
-    res = {"student": student, "exercise": ex.name, "sha256": sha256(path), "status": "ok"}
+    res = {"student": student, "exercise": ex.name, "sha256": sha256(path), "status": "ok",
+           "review": "; ".join(scan.scan(path))}
     if ex.name not in generated:
         ws.add_source(ex)
         ws.generate(ex)

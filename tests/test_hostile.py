@@ -124,3 +124,28 @@ def test_broken_kernels_get_a_clear_status(graded):
         row = graded["rows"][student]
         assert float(row["score"] or 0) == 0
         assert words in row["status"], f"{student}: unclear status {row['status']!r}"
+
+
+def test_static_scan_flags_tampering_for_review(graded):
+    rows = graded["rows"]
+    assert rows["honest"]["review"] == ""
+    assert "imports subprocess" in rows["detached_process"]["review"]
+    assert "imports socket" in rows["network"]["review"]
+    assert "calls exec()" in rows["reads_solution_file"]["review"]
+
+
+def test_scan_catches_kernel_tampering_tricks():
+    from autograder.scan import _flags_in
+
+    tricks = {
+        "get_ipython().input_transformers_post.append(lambda lines: [])": "uses .input_transformers_post",
+        "get_ipython().set_custom_exc((AssertionError,), lambda *a: None)": "uses .set_custom_exc",
+        "import torch\ntorch.allclose = lambda *a, **k: True": "assigns to torch.allclose",
+        "import numpy as np\nnp.allclose = lambda *a, **k: True": "assigns to np.allclose",
+        "import sys\nsys.modules['torch'] = None": "imports sys",
+        "class T:\n    def __eq__(self, o):\n        return True": "defines __eq__",
+        "import threading\nthreading.Timer(1, print).start()": "imports threading",
+    }
+    for code, flag in tricks.items():
+        assert flag in _flags_in(code), code
+    assert _flags_in("out = q @ k.transpose(-2, -1)\nweights = torch.softmax(out, -1)") == set()
