@@ -71,10 +71,22 @@ def reference_code(nb) -> str:
     return ast.unparse(ast.fix_missing_locations(tree))
 
 
-def stage(nb, seed: int):
-    """Return a copy of ``nb`` whose hidden-test blocks hold the seed and the reference."""
+PROOF = "grading-proof:"
+
+
+def stage(nb, seed: int, nonce: str | None = None):
+    """Return a copy of ``nb`` whose hidden-test blocks hold the seed and the reference.
+
+    With ``nonce`` (a fresh random string per grading worker), each hidden block ends by
+    printing ``grading-proof:<nonce>``: a graded cell that "passes" without printing it
+    never ran its tests (an input transformer blanked it) and is scored zero.
+    """
     nb = copy.deepcopy(nb)
-    header = f"_SEED = {int(seed)}  # per-term seed (course.toml)\n" + reference_code(nb) + "\n# ---- hidden tests ----"
+    header = (
+        "from dlcourse.integrity import verify as _verify_integrity\n"
+        "_verify_integrity(globals())  # fails the cell if grading functions were tampered with\n"
+        f"_SEED = {int(seed)}  # per-term seed (course.toml)\n" + reference_code(nb) + "\n# ---- hidden tests ----"
+    )
     for cell in nb.cells:
         if not C.is_graded(cell) or C.BEGIN_HIDDEN not in cell.source:
             continue
@@ -82,5 +94,8 @@ def stage(nb, seed: int):
         i = next(k for k, l in enumerate(lines) if l.strip() == C.BEGIN_HIDDEN)
         indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
         pasted = [indent + l if l else l for l in header.splitlines()]
+        if nonce:
+            j = max(k for k, l in enumerate(lines) if l.strip() == C.END_HIDDEN)
+            lines.insert(j, f"{indent}print({PROOF + nonce!r})")
         cell.source = "\n".join(lines[: i + 1] + pasted + lines[i + 1:])
     return nb

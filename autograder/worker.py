@@ -15,10 +15,13 @@ import shutil
 import sys
 import tempfile
 import time
+import uuid
 import warnings
 from pathlib import Path
 
 from . import cells as C
+from dlcourse import integrity
+
 from . import paths, sandbox, scan
 from .workspace import Workspace
 
@@ -41,17 +44,67 @@ def item_scores(ws: Workspace, ex: paths.Exercise, student: str) -> tuple[float,
         return nb.score, nb.max_score, items
 
 
+def unproven_cells(autograded: Path, nonce: str) -> list[str]:
+    """Graded cells that show no error yet never printed the proof: their tests were skipped."""
+    import nbformat
+
+    from .stage import PROOF
+
+    out = []
+    for cell in nbformat.read(autograded, as_version=4).cells:
+        if not C.is_graded(cell) or C.is_solution(cell):
+            continue
+        outputs = cell.get("outputs", [])
+        if any(o.output_type == "error" for o in outputs):
+            continue
+        text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+        if PROOF + nonce not in text:
+            out.append(C.grade_id(cell))
+    return out
+
+
+def zero_cells(ws: Workspace, ex: paths.Exercise, student: str, grade_ids: list[str]) -> None:
+    """Override the autograder's score of these cells with 0 (nbgrader's manual score)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(ws.db_url) as gb:
+        for gid in grade_ids:
+            g = gb.find_grade(gid, ex.name, ex.name, student)
+            g.manual_score = 0.0
+        gb.db.commit()
+
+
+def sanitize(path: Path, dest: Path) -> list[str]:
+    """Copy a submission, dropping code cells added above the locked set-up cell: code that
+    runs before ``dlcourse.setup()`` could tamper with what the integrity checks record."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    first_locked = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code" and C.meta(c).get("locked")), 0)
+    dropped = [i for i, c in enumerate(nb.cells[:first_locked]) if c.cell_type == "code"]
+    nb.cells = [c for i, c in enumerate(nb.cells) if i not in dropped]
+    nbformat.write(nb, dest)
+    return [f"{len(dropped)} code cell(s) above the set-up cell removed"] if dropped else []
+
+
 def grade_one(ws: Workspace, task: dict, generated: set) -> dict:
     ex = paths.exercise(task["exercise"])
     student, path = task["student"], Path(task["path"])
     res = {"student": student, "exercise": ex.name, "sha256": sha256(path), "status": "ok",
            "review": "; ".join(scan.scan(path))}
     if ex.name not in generated:
-        ws.add_source(ex)
+        ws.add_source(ex, nonce=ws.nonce)
         ws.generate(ex)
         generated.add(ex.name)
     t0 = time.monotonic()
-    ws.submit(student, ex, path)
+    clean = Path(tempfile.mkdtemp(prefix="dlc-sub-")) / ex.notebook
+    try:
+        notes = sanitize(path, clean)
+    except Exception:  # noqa: BLE001 - not a notebook: let nbgrader say so
+        clean, notes = path, []
+    if notes:
+        res["review"] = "; ".join(filter(None, notes + [res["review"]]))
+    ws.submit(student, ex, clean)
     os.environ["DLCOURSE_SANDBOX"] = json.dumps({**paths.config()["grading"]["limits"], "cgroup": task["cgroup"]})
     try:
         out = ws.autograde(student, ex)
@@ -63,7 +116,15 @@ def grade_one(ws: Workspace, task: dict, generated: set) -> dict:
         Path(task["result"]).parent.mkdir(parents=True, exist_ok=True)
         Path(task["result"]).with_suffix(".log").write_text((out.get("log") or "") + (out.get("error") or ""))
         return res
+    autograded = ws.root / "autograded" / student / ex.name / ex.notebook
+    skipped = unproven_cells(autograded, ws.nonce)
+    if skipped:
+        zero_cells(ws, ex, student, skipped)
+        res["review"] = "; ".join(filter(None, [f"hidden tests did not run ({', '.join(skipped)}): scored 0",
+                                                res["review"]]))
     res["score"], res["max_score"], res["items"] = item_scores(ws, ex, student)
+    if integrity.MESSAGE in autograded.read_text(errors="ignore"):
+        res["review"] = "; ".join(filter(None, ["integrity check failed (tampering)", res["review"]]))
     html = ws.feedback(student, ex)
     dest = Path(task["feedback"])
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -83,6 +144,7 @@ def main(workdir: str, use_sandbox: str) -> None:
         ipc = tempfile.mkdtemp(prefix="dlc-ipc-")
         extra = {"kernel_name": sandbox.KERNEL_NAME, "ipc": ipc + "/k"}
     ws = Workspace(Path(workdir) / "nbgrader", **extra)
+    ws.nonce = uuid.uuid4().hex  # new each worker run: the proof a hidden cell really ran
     generated: set = set()
     for line in sys.stdin:
         task = json.loads(line)

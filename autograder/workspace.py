@@ -94,9 +94,9 @@ class Workspace:
             res["message"] = _last_error(res)
         return res
 
-    def add_source(self, ex: paths.Exercise, seed: int | None = None) -> Path:
+    def add_source(self, ex: paths.Exercise, seed: int | None = None, nonce: str | None = None) -> Path:
         """Stage the exercise's source notebook (reference + seed pasted into hidden tests)."""
-        nb = stage.stage(nbformat.read(ex.source, as_version=4), paths.term_seed() if seed is None else seed)
+        nb = stage.stage(nbformat.read(ex.source, as_version=4), paths.term_seed() if seed is None else seed, nonce)
         folder = self.root / "source" / ex.name
         if folder.exists():
             shutil.rmtree(folder)

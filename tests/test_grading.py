@@ -1,5 +1,6 @@
 """Grading a mixed folder end to end, as an instructor would (issue: the course spine)."""
 import csv
+import re
 
 import nbformat
 
@@ -47,8 +48,7 @@ def test_mixed_folder(tmp_path):
     for s in ("ana", "ben", "cai", "dee", "eli"):
         assert (tmp_path / "out" / rows[s]["feedback"]).exists()
     fb = (tmp_path / "out" / rows["dee"]["feedback"]).read_text()
-    assert "Hidden tests &#39;test_scaled_dot_product_attention&#39;: failed" in fb or \
-        "Hidden tests 'test_scaled_dot_product_attention': failed" in fb
+    assert re.search(r"Hidden tests (&#39;|')test_scaled_dot_product_attention(&#39;|'): 0 of 4 points", fb)
     assert "values differ from the reference" in fb          # the failure message reaches the learner
     assert "most recent call last" not in fb and "Cell In[" not in fb and "_ref_" not in fb
 

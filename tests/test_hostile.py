@@ -25,8 +25,20 @@ pytestmark = pytest.mark.skipif(not sandbox.available(), reason="bubblewrap is n
 SOLUTION_NB = paths.exercise("attention").source
 
 
+TAMPER = {
+    "patches_allclose": "import torch\ntorch.allclose = lambda *a, **k: True",
+    "rebinds_check_close": "check_close = lambda *a, **k: None",
+    "custom_exc_swallows_asserts": "get_ipython().set_custom_exc((AssertionError,), lambda *a, **k: None)",
+    "blanks_hidden_tests": "get_ipython().input_transformers_post.append(\n"
+                           "    lambda lines: [] if any('HIDDEN' in l for l in lines) else lines)",
+    "patches_from_a_thread": "import threading, time, torch\n"
+                             "def later():\n    time.sleep(2)\n    torch.allclose = lambda *a, **k: True\n"
+                             "threading.Thread(target=later, daemon=True).start()",
+}
+
+
 def _cases(port: int, marker: str) -> dict:
-    """student -> (start from solution?, code of a cell inserted first, max points allowed)."""
+    """student -> (start from solution?, code of a cell inserted after set-up, max points allowed)."""
     steal = f"""
 import json, os
 nb = json.load(open({str(SOLUTION_NB)!r}))
@@ -50,6 +62,8 @@ for c in nb["cells"]:
         "fills_disk": (False, "with open('big.bin', 'wb') as f:\n    for _ in range(1024):\n        f.write(b'0' * 2**20)", 0),
         "huge_output": (False, "for i in range(200000):\n    print('spam', i)", 0),
         "syntax_error": (False, "def broken(:\n    pass", 0),
+        **{name: (False, code, 0) for name, code in TAMPER.items()},
+        "cell_above_setup": (False, "BEFORE_SETUP" + TAMPER["patches_allclose"], 0),
     }
 
 
@@ -57,7 +71,11 @@ def _notebook(start_solved: bool, code: str):
     ex = paths.exercise("attention")
     stu = nbformat.read(ex.student, as_version=4)
     nb = variants.submission(stu, C.read(ex.source), solved=start_solved)
-    nb.cells.insert(1, nbformat.v4.new_code_cell(code))
+    setup = next(i for i, c in enumerate(nb.cells) if C.meta(c).get("locked"))
+    if code.startswith("BEFORE_SETUP"):
+        nb.cells.insert(setup, nbformat.v4.new_code_cell(code[len("BEFORE_SETUP"):]))
+    else:
+        nb.cells.insert(setup + 1, nbformat.v4.new_code_cell(code))
     return nb
 
 
@@ -124,6 +142,16 @@ def test_broken_kernels_get_a_clear_status(graded):
         row = graded["rows"][student]
         assert float(row["score"] or 0) == 0
         assert words in row["status"], f"{student}: unclear status {row['status']!r}"
+
+
+def test_tampering_earns_nothing_and_is_flagged(graded):
+    rows = graded["rows"]
+    for student in list(TAMPER) + ["cell_above_setup"]:
+        assert float(rows[student]["score"] or 0) == 0, f"{student} earned points: {rows[student]}"
+        assert rows[student]["review"], f"{student} is not flagged for review"
+    assert "integrity check failed" in rows["patches_allclose"]["review"]
+    assert "above the set-up cell removed" in rows["cell_above_setup"]["review"]
+    assert "hidden tests did not run" in rows["blanks_hidden_tests"]["review"]
 
 
 def test_static_scan_flags_tampering_for_review(graded):
