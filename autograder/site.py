@@ -20,7 +20,7 @@ def ensure_mathjax() -> None:
     import tarfile
     import tempfile
 
-    dest = paths.ROOT / "_static" / "mathjax"
+    dest = paths.ROOT / "_mathjax" / "mathjax"  # not in _static: Jupyter Book would load every .js there
     if (dest / "tex-mml-chtml.js").exists():
         return
     cache = paths.cache_dir() / f"mathjax-{MATHJAX}.tgz"

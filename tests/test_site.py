@@ -63,3 +63,40 @@ def test_explanation_pages_show_figures_made_at_build_time(site):
     page = (site / "chapters" / "ch1_transformers" / "index.html").read_text()
     assert re.search(r"<img[^>]+src=\"[^\"]*_images/", page), "the chapter overview's figure is missing"
     assert "Traceback" not in leaks.html_text(page)
+
+
+def test_internal_links_and_anchors_resolve(site):
+    """Every relative link of every page points at an existing file and, if it has one, anchor."""
+    from html.parser import HTMLParser
+
+    class Collect(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.links, self.ids = [], set()
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if "id" in a:
+                self.ids.add(a["id"])
+            for key in ("href", "src"):
+                if tag in ("a", "img", "link", "script") and a.get(key):
+                    self.links.append(a[key])
+
+    pages = {}
+    for f in site.rglob("*.html"):
+        c = Collect()
+        c.feed(f.read_text(errors="ignore"))
+        pages[f.resolve()] = c
+    broken = []
+    for f, c in pages.items():
+        for link in c.links:
+            if re.match(r"^[a-z]+:|^//|^#$|^mailto:", link) or link.startswith("javascript"):
+                continue
+            target, _, anchor = link.partition("#")
+            target = target.split("?")[0]
+            dest = (f.parent / target).resolve() if target else f
+            if not dest.exists():
+                broken.append(f"{f.relative_to(site.resolve())}: {link}")
+            elif anchor and dest.suffix == ".html" and anchor not in pages[dest].ids:
+                broken.append(f"{f.relative_to(site.resolve())}: {link} (no such anchor)")
+    assert not broken, f"{len(broken)} broken links: {broken[:5]}"
