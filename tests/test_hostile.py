@@ -64,6 +64,16 @@ for c in nb["cells"]:
         "syntax_error": (False, "def broken(:\n    pass", 0),
         **{name: (False, code, 0) for name, code in TAMPER.items()},
         "cell_above_setup": (False, "BEFORE_SETUP" + TAMPER["patches_allclose"], 0),
+        "patches_numpy_only_when_grading": (False, "import os, numpy as np\nif 'NBGRADER_EXECUTION' in os.environ "
+                                                   "or True:\n    np.allclose = lambda *a, **k: True", 0),
+        "fake_score_print": (False, "print('Score: 8 / 8 points, all tests passed')", 0),
+        "segfault": (False, "import ctypes\nctypes.string_at(0)", 0),
+        "eq_always_true": (False, "SOLUTION:class _Any:\n    def __eq__(self, other):\n        return True\n"
+                                  "    __array_priority__ = 1000\n"
+                                  "def scaled_dot_product_attention(q, k, v, mask=None):\n    return _Any(), _Any()", 0),
+        "deletes_test_cells": (False, "DROP:test_", 0),
+        "edits_test_cells": (False, "EDIT:test_", 0),
+        "changes_points": (True, "POINTS:1000", 8),
     }
 
 
@@ -72,7 +82,18 @@ def _notebook(start_solved: bool, code: str):
     stu = nbformat.read(ex.student, as_version=4)
     nb = variants.submission(stu, C.read(ex.source), solved=start_solved)
     setup = next(i for i, c in enumerate(nb.cells) if C.meta(c).get("locked"))
-    if code.startswith("BEFORE_SETUP"):
+    tests = [c for c in nb.cells if C.is_graded(c)]
+    if code.startswith("SOLUTION:"):
+        next(c for c in nb.cells if C.grade_id(c) == "scaled_dot_product_attention").source = code[len("SOLUTION:"):]
+    elif code.startswith("DROP:"):
+        nb.cells = [c for c in nb.cells if not C.is_graded(c)]
+    elif code.startswith("EDIT:"):
+        for c in tests:
+            c.source = "pass"
+    elif code.startswith("POINTS:"):
+        for c in tests:
+            c.metadata["nbgrader"]["points"] = float(code[len("POINTS:"):])
+    elif code.startswith("BEFORE_SETUP"):
         nb.cells.insert(setup, nbformat.v4.new_code_cell(code[len("BEFORE_SETUP"):]))
     else:
         nb.cells.insert(setup + 1, nbformat.v4.new_code_cell(code))
@@ -125,6 +146,7 @@ def test_no_unearned_points(graded):
         row = graded["rows"][student]
         got = float(row["score"] or 0)
         assert got <= allowed, f"{student} earned {got} > {allowed}: {row}"
+        assert row["max_score"] in ("", "8.0"), f"{student} changed the points: {row}"
     assert float(graded["rows"]["honest"]["score"]) == 8
 
 
@@ -136,7 +158,7 @@ def test_isolation(graded):
 
 
 def test_broken_kernels_get_a_clear_status(graded):
-    expect = {"exits_kernel": "kernel died", "memory_bomb": "kernel died",
+    expect = {"exits_kernel": "kernel died", "memory_bomb": "kernel died", "segfault": "kernel died",
               "infinite_loop_ignoring_sigint": "time limit"}
     for student, words in expect.items():
         row = graded["rows"][student]
