@@ -175,4 +175,28 @@ def write_csv(out: Path) -> Path:
         w = csv.DictWriter(f, fieldnames=fixed + extra + ["review", "seconds", "feedback"])
         w.writeheader()
         w.writerows(rows)
+    write_summary(rows, out / "summary.csv")
     return path
+
+
+def write_summary(rows: list[dict], path: Path) -> None:
+    """Per exercise, for the instructor: mean score, full marks, the part most often failed."""
+    from collections import Counter
+
+    by_ex: dict[str, list[dict]] = {}
+    for r in rows:
+        if r.get("max_score") is not None or r["status"].startswith("could not grade"):
+            by_ex.setdefault(r["exercise"], []).append(r)
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["exercise", "submissions", "graded", "mean_score", "max_score", "full_marks",
+                     "most_failed_part", "times_failed", "flagged_for_review"])
+        for ex, rs in sorted(by_ex.items()):
+            graded = [r for r in rs if r.get("max_score") is not None]
+            scores = [float(r["score"]) for r in graded]
+            top = max((float(r["max_score"]) for r in graded), default=0.0)
+            fails = Counter(k.split(":", 1)[1] for r in graded for k, v in r.items()
+                            if ":" in k and v and float(v.split("/")[0]) < float(v.split("/")[1]))
+            part, n = fails.most_common(1)[0] if fails else ("", 0)
+            w.writerow([ex, len(rs), len(graded), f"{sum(scores) / len(scores):.2f}" if scores else "", f"{top:g}",
+                        sum(s == top for s in scores), part, n, sum(bool(r.get("review")) for r in rs)])

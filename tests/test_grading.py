@@ -52,6 +52,10 @@ def test_mixed_folder(tmp_path):
     assert "values differ from the reference" in fb          # the failure message reaches the learner
     assert "most recent call last" not in fb and "Cell In[" not in fb and "_ref_" not in fb
 
+    summary = list(csv.DictReader(open(tmp_path / "out" / "summary.csv")))
+    assert summary[0]["exercise"] == "attention" and summary[0]["full_marks"] == "2", summary
+    assert float(summary[0]["mean_score"]) == (8 + 0 + 8 + 4 + 4) / 5
+
     key = lambda rows: {s: {k: v for k, v in r.items() if k != "seconds"} for s, r in rows.items()}
     # resuming grades nothing twice
     proc = run_cli("grade", subs, tmp_path / "out")
