@@ -11,6 +11,8 @@ DRAFT = '''
 """# Tiny"""
 # %% locked id=setup
 import math
+import dlcourse
+dlcourse.setup()
 # %% solution id=double
 def double(x):
     """Twice x."""
