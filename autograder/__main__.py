@@ -15,12 +15,22 @@ def main(argv=None) -> int:
     b.add_argument("names", nargs="*")
     r = sub.add_parser("release", help="regenerate the student notebooks in chapters/")
     r.add_argument("names", nargs="*", help="exercise names (default: all)")
+    r.add_argument("--bundle", type=Path, default=None,
+                   help="where to write the student bundle (default: _work/student-bundle; emptied first)")
     g = sub.add_parser("grade", help="grade a folder of submitted notebooks")
     g.add_argument("submissions", type=Path)
     g.add_argument("out", type=Path)
     g.add_argument("--workers", type=int, default=None, help="parallel graders (default: all cores)")
     g.add_argument("--regrade", action="store_true", help="grade again even what is already graded")
     g.add_argument("--unsandboxed", action="store_true", help="grade without bubblewrap (unsafe)")
+    g.add_argument("--roster", type=Path, default=None, help="CSV id,lms_id,first_name,last_name,email: "
+                   "its columns are added to grades.csv")
+    z = sub.add_parser("collect", help="LMS download -> SUBMISSIONS/<student>/<exercise>.ipynb (nbgrader zip_collect)")
+    z.add_argument("exercise")
+    z.add_argument("downloads", nargs="+", type=Path, help="zip files or folders from the LMS, then the output folder")
+    z.add_argument("--lms", choices=["canvas", "moodle", "folders"], default="canvas", help="file-name convention")
+    z.add_argument("--regexp", default=None, help="nbgrader named_regexp (groups student_id, file_id) instead of --lms")
+    z.add_argument("--roster", type=Path, default=None, help="CSV id,lms_id,...: maps LMS names to course ids")
     c = sub.add_parser("contract", help="check the exercise contract (mutants, variants)")
     c.add_argument("names", nargs="*")
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -42,11 +52,20 @@ def main(argv=None) -> int:
         chosen = [paths.exercise(n) for n in a.names] or None
         for ex in release(chosen):
             print(f"wrote {ex.student.relative_to(paths.ROOT)}")
+        from . import bundle
+        print(f"wrote the student bundle: {bundle.write(a.bundle or paths.WORK / 'student-bundle')}")
         return 0
     if a.cmd == "grade":
         from .grade import grade
-        csv_path = grade(a.submissions, a.out, workers=a.workers, regrade=a.regrade, allow_unsandboxed=a.unsandboxed)
+        csv_path = grade(a.submissions, a.out, workers=a.workers, regrade=a.regrade, allow_unsandboxed=a.unsandboxed,
+                         roster=a.roster)
         print(f"grades: {csv_path}")
+        return 0
+    if a.cmd == "collect":
+        from .collect import collect
+        if len(a.downloads) < 2:
+            p.error("collect: give the downloads and then the output folder")
+        collect(a.exercise, a.downloads[:-1], a.downloads[-1], lms=a.lms, regexp=a.regexp, roster=a.roster)
         return 0
     if a.cmd == "contract":
         from .contract import check

@@ -20,6 +20,7 @@ import csv
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,8 +28,8 @@ import time
 import uuid
 from pathlib import Path
 
-from . import paths, sandbox
-from .worker import sha256
+from . import paths, salvage, sandbox
+from .worker import MAX_SALVAGE, sha256
 
 
 def find_submissions(folder: Path):
@@ -76,8 +77,11 @@ def _record(out: Path, student: str, exercise: str, **fields) -> dict:
 
 
 def grade(submissions: Path, out: Path, workers: int | None = None, regrade: bool = False,
-          allow_unsandboxed: bool = False, log=print) -> Path:
+          allow_unsandboxed: bool = False, roster: Path | None = None, log=print) -> Path:
     out = Path(out).resolve()
+    if roster is not None:  # kept beside the results, so a resumed batch keeps the names
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(roster, out / "roster.csv")
     use_sandbox = sandbox.available()
     if not use_sandbox and not allow_unsandboxed:
         raise SystemExit("grade: bubblewrap (bwrap) is not installed, so student code cannot be isolated. "
@@ -134,10 +138,19 @@ def _run(tasks, out, n_workers, use_sandbox, wall_s, log) -> None:
                     why = f"time limit: grading took more than {wall_s:.0f} s" if timed_out else "the grading process died"
                     w.kill()
                     sandbox.kill_cgroup(t["cgroup"])
+                    pool[i] = _Worker(out, i, use_sandbox)
+                    key = salvage.last_key(Path(t["result"]).with_suffix(".cell"))
+                    skip = t.get("skip", [])
+                    if timed_out and key and key not in {s["key"] for s in skip} and len(skip) < MAX_SALVAGE:
+                        # grade again without the cell that was running (salvage.py)
+                        t["skip"] = skip + [{"key": key, "reason": f"the notebook ran past its time limit ({wall_s:.0f} s)"}]
+                        pending.insert(0, t)
+                        log(f"{t['student']}/{t['exercise']}: {why}; grading again without {salvage.describe(key)}")
+                        continue
+                    Path(t["result"]).with_suffix(".cell").unlink(missing_ok=True)
                     _record(out, t["student"], t["exercise"], status=f"could not grade: {why}", sha256=sha256(t["path"]))
                     log(f"{t['student']}/{t['exercise']}: {why}")
                     bar.update()
-                    pool[i] = _Worker(out, i, use_sandbox)
     except KeyboardInterrupt:
         log("grade: interrupted; finished submissions are kept, run the same command again to resume")
         raise
@@ -158,6 +171,9 @@ def _run(tasks, out, n_workers, use_sandbox, wall_s, log) -> None:
                     w.kill()
 
 
+ROSTER_COLUMNS = ["lms_id", "first_name", "last_name", "email"]
+
+
 def write_csv(out: Path) -> Path:
     rows = []
     for f in sorted((out / "results").glob("*/*.json")):
@@ -168,7 +184,14 @@ def write_csv(out: Path) -> Path:
         if r.get("feedback"):
             row["feedback"] = str(Path(r["feedback"]).relative_to(out))
         rows.append(row)
-    fixed = ["student", "exercise", "score", "max_score", "status"]
+    people = {}
+    if (out / "roster.csv").exists():
+        with open(out / "roster.csv", newline="") as f:
+            people = {r["id"]: r for r in csv.DictReader(f) if r.get("id")}
+        for row in rows:
+            who = people.get(row["student"], {})
+            row.update({k: who.get(k, "") for k in ROSTER_COLUMNS})
+    fixed = ["student", *(ROSTER_COLUMNS if people else []), "exercise", "score", "max_score", "status"]
     extra = sorted({k for r in rows for k in r} - set(fixed) - {"feedback", "seconds", "review"})
     path = out / "grades.csv"
     with open(path, "w", newline="") as f:

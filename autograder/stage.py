@@ -17,6 +17,7 @@ import ast
 import copy
 
 from . import cells as C
+from .bundle import with_install_cell
 
 REF_PREFIX = "_ref_"
 
@@ -81,7 +82,7 @@ def stage(nb, seed: int, nonce: str | None = None):
     printing ``grading-proof:<nonce>``: a graded cell that "passes" without printing it
     never ran its tests (an input transformer blanked it) and is scored zero.
     """
-    nb = copy.deepcopy(nb)
+    nb = with_install_cell(copy.deepcopy(nb))   # first code cell of every student notebook
     header = (
         "from dlcourse.integrity import verify as _verify_integrity\n"
         "_verify_integrity(globals())  # fails the cell if grading functions were tampered with\n"

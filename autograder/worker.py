@@ -22,7 +22,7 @@ from pathlib import Path
 from . import cells as C
 from dlcourse import integrity
 
-from . import paths, sandbox, scan
+from . import paths, salvage, sandbox, scan
 from .workspace import Workspace
 
 
@@ -76,18 +76,25 @@ def zero_cells(ws: Workspace, ex: paths.Exercise, student: str, grade_ids: list[
 
 def sanitize(path: Path, dest: Path) -> list[str]:
     """Copy a submission, dropping code cells added above the locked set-up cell: code that
-    runs before ``dlcourse.setup()`` could tamper with what the integrity checks record."""
+    runs before ``dlcourse.setup()`` could tamper with what the integrity checks record.
+    (The course's own locked cells above it, the install cell, stay: nbgrader checks them.)"""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
-    first_locked = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code" and C.meta(c).get("locked")), 0)
-    dropped = [i for i, c in enumerate(nb.cells[:first_locked]) if c.cell_type == "code"]
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    setup = next((i for i in code if C.grade_id(nb.cells[i]) == "setup"),
+                 next((i for i in code if C.meta(nb.cells[i]).get("locked")), 0))
+    dropped = [i for i in code if i < setup and not C.meta(nb.cells[i]).get("locked")]
     nb.cells = [c for i, c in enumerate(nb.cells) if i not in dropped]
     nbformat.write(nb, dest)
     return [f"{len(dropped)} code cell(s) above the set-up cell removed"] if dropped else []
 
 
-def grade_one(ws: Workspace, task: dict, generated: set) -> dict:
+SALVAGEABLE = ("the kernel died", "a cell ran longer")   # nbgrader gave up on the whole notebook
+MAX_SALVAGE = 4                                        # cells neutralised per submission, at most
+
+
+def grade_one(ws: Workspace, task: dict, generated: set, tracker: salvage.Tracker) -> dict:
     ex = paths.exercise(task["exercise"])
     student, path = task["student"], Path(task["path"])
     res = {"student": student, "exercise": ex.name, "sha256": sha256(path), "status": "ok",
@@ -104,18 +111,39 @@ def grade_one(ws: Workspace, task: dict, generated: set) -> dict:
         clean, notes = path, []
     if notes:
         res["review"] = "; ".join(filter(None, notes + [res["review"]]))
-    ws.submit(student, ex, clean)
-    os.environ["DLCOURSE_SANDBOX"] = json.dumps({**paths.config()["grading"]["limits"], "cgroup": task["cgroup"]})
-    try:
-        out = ws.autograde(student, ex)
-    finally:
-        sandbox.kill_cgroup(task["cgroup"])
+    skip = list(task.get("skip", []))   # cells that killed the kernel before (see salvage.py)
+    cell_file = Path(task["result"]).with_suffix(".cell")
+    cell_file.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        sub = clean
+        if skip:
+            import nbformat
+
+            nb = nbformat.read(clean, as_version=4)
+            salvage.neutralise(nb, skip)
+            sub = clean.with_name("salvaged_" + clean.name)
+            nbformat.write(nb, sub)
+        ws.submit(student, ex, sub)
+        tracker.start(C.read(ex.source), cell_file)
+        os.environ["DLCOURSE_SANDBOX"] = json.dumps({**paths.config()["grading"]["limits"], "cgroup": task["cgroup"]})
+        try:
+            out = ws.autograde(student, ex)
+        finally:
+            sandbox.kill_cgroup(task["cgroup"])
+        key = tracker.key
+        if out["success"] or not out["message"].startswith(SALVAGEABLE) or key is None \
+                or key in {s["key"] for s in skip} or len(skip) >= MAX_SALVAGE:
+            break
+        skip.append({"key": key, "reason": out["message"]})
+    cell_file.unlink(missing_ok=True)
     res["seconds"] = round(time.monotonic() - t0, 1)
     if not out["success"]:
         res["status"] = f"could not grade: {out['message']}"
-        Path(task["result"]).parent.mkdir(parents=True, exist_ok=True)
         Path(task["result"]).with_suffix(".log").write_text((out.get("log") or "") + (out.get("error") or ""))
         return res
+    if skip:
+        res["status"] = "partly graded: " + "; ".join(
+            f"{salvage.describe(s['key'])} was not run ({s['reason']})" for s in skip)
     autograded = ws.root / "autograded" / student / ex.name / ex.notebook
     skipped = unproven_cells(autograded, ws.nonce)
     if skipped:
@@ -143,13 +171,14 @@ def main(workdir: str, use_sandbox: str) -> None:
         # unix socket paths must stay short (< 108 bytes): a private folder under /tmp
         ipc = tempfile.mkdtemp(prefix="dlc-ipc-")
         extra = {"kernel_name": sandbox.KERNEL_NAME, "ipc": ipc + "/k"}
-    ws = Workspace(Path(workdir) / "nbgrader", **extra)
+    tracker = salvage.Tracker()
+    ws = Workspace(Path(workdir) / "nbgrader", on_cell_execute=tracker, **extra)
     ws.nonce = uuid.uuid4().hex  # new each worker run: the proof a hidden cell really ran
     generated: set = set()
     for line in sys.stdin:
         task = json.loads(line)
         try:
-            res = grade_one(ws, task, generated)
+            res = grade_one(ws, task, generated, tracker)
         except Exception as e:  # noqa: BLE001 - one bad submission must not stop the batch
             res = {"student": task["student"], "exercise": task["exercise"], "sha256": sha256(task["path"]),
                    "status": f"could not grade: {type(e).__name__}: {str(e)[:300]}"}

@@ -56,8 +56,10 @@ def kernel_env(threads: int = 1) -> dict:
 
 
 class Workspace:
-    def __init__(self, root: Path, timeout: int | None = None, kernel_name: str | None = None, ipc: str | None = None):
+    def __init__(self, root: Path, timeout: int | None = None, kernel_name: str | None = None, ipc: str | None = None,
+                 on_cell_execute=None):
         self.root = Path(root).resolve()
+        self.on_cell_execute = on_cell_execute  # nbclient hook (salvage.Tracker)
         self.root.mkdir(parents=True, exist_ok=True)
         timeout = timeout or int(paths.config()["grading"]["cell_timeout_s"])
         (self.root / "nbgrader_config.py").write_text(
@@ -85,6 +87,8 @@ class Workspace:
         from traitlets.config.loader import PyFileConfigLoader
 
         cfg = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
+        if self.on_cell_execute is not None:
+            cfg.Execute.on_cell_execute = self.on_cell_execute
         os.environ.update(kernel_env())  # the kernels nbgrader starts inherit this
         return NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
 

@@ -74,14 +74,23 @@ for c in nb["cells"]:
         "deletes_test_cells": (False, "DROP:test_", 0),
         "edits_test_cells": (False, "EDIT:test_", 0),
         "changes_points": (True, "POINTS:1000", 8),
+        # salvage: the parts that work keep their points when one cell kills the kernel
+        "crash_in_one_item": (True, "ITEM:import os\nos._exit(1)", 4),
+        "segfault_in_added_cell": (True, "import ctypes\nctypes.string_at(0)", 8),
+        "loop_in_one_item_ignoring_sigint": (True, "ITEM:import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                                                   "while True:\n    pass", 4),
     }
+
+
+SALVAGED = {"crash_in_one_item": "kernel died", "segfault_in_added_cell": "kernel died",
+            "loop_in_one_item_ignoring_sigint": "time limit"}
 
 
 def _notebook(start_solved: bool, code: str):
     ex = paths.exercise("attention")
     stu = nbformat.read(ex.student, as_version=4)
     nb = variants.submission(stu, C.read(ex.source), solved=start_solved)
-    setup = next(i for i, c in enumerate(nb.cells) if C.meta(c).get("locked"))
+    setup = next(i for i, c in enumerate(nb.cells) if C.grade_id(c) == "setup")
     tests = [c for c in nb.cells if C.is_graded(c)]
     if code.startswith("SOLUTION:"):
         next(c for c in nb.cells if C.grade_id(c) == "scaled_dot_product_attention").source = code[len("SOLUTION:"):]
@@ -93,6 +102,8 @@ def _notebook(start_solved: bool, code: str):
     elif code.startswith("POINTS:"):
         for c in tests:
             c.metadata["nbgrader"]["points"] = float(code[len("POINTS:"):])
+    elif code.startswith("ITEM:"):
+        next(c for c in nb.cells if C.grade_id(c) == "multi_head_attention").source += "\n" + code[len("ITEM:"):]
     elif code.startswith("BEFORE_SETUP"):
         nb.cells.insert(setup, nbformat.v4.new_code_cell(code[len("BEFORE_SETUP"):]))
     else:
@@ -132,7 +143,7 @@ def graded(tmp_path_factory):
     listener.close()
     leftover = subprocess.run(["pgrep", "-f", f"sleep {marker}"], capture_output=True, text=True).stdout
     rows = {r["student"]: r for r in csv.DictReader(open(tmp / "out" / "grades.csv"))}
-    return {"proc": proc, "rows": rows, "cases": cases, "received": received, "leftover": leftover,
+    return {"proc": proc, "rows": rows, "out": tmp / "out", "cases": cases, "received": received, "leftover": leftover,
             "solution_intact": SOLUTION_NB.read_bytes() == before}
 
 
@@ -159,11 +170,26 @@ def test_isolation(graded):
 
 def test_broken_kernels_get_a_clear_status(graded):
     expect = {"exits_kernel": "kernel died", "memory_bomb": "kernel died", "segfault": "kernel died",
-              "infinite_loop_ignoring_sigint": "time limit"}
+              "infinite_loop_ignoring_sigint": "time limit", **SALVAGED}
     for student, words in expect.items():
         row = graded["rows"][student]
-        assert float(row["score"] or 0) == 0
         assert words in row["status"], f"{student}: unclear status {row['status']!r}"
+
+
+def test_broken_cells_cost_only_their_own_part(graded):
+    """The kernel died or hung in one cell: that cell is neutralised and the rest graded."""
+    rows = graded["rows"]
+    for student in SALVAGED:
+        row = rows[student]
+        assert row["status"].startswith("partly graded"), f"{student}: {row}"
+        assert float(row["score"]) == graded["cases"][student][2], f"{student} lost points it earned: {row}"
+    assert rows["crash_in_one_item"]["attention:multi_head_attention"] == "0/4"
+    assert rows["crash_in_one_item"]["attention:scaled_dot_product_attention"] == "4/4"
+    assert "solution cell of 'multi_head_attention' was not run" in rows["loop_in_one_item_ignoring_sigint"]["status"]
+    assert "a cell you added was not run" in rows["segfault_in_added_cell"]["status"]
+    feedback = (graded["out"] / rows["crash_in_one_item"]["feedback"]).read_text()
+    assert "The grader did not run your code for &#39;multi_head_attention&#39;" in feedback \
+        or "The grader did not run your code for 'multi_head_attention'" in feedback
 
 
 def test_tampering_earns_nothing_and_is_flagged(graded):

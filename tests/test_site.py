@@ -105,3 +105,21 @@ def test_internal_links_and_anchors_resolve(site):
             elif anchor and dest.suffix == ".html" and dest in pages and anchor not in pages[dest].ids:
                 broken.append(f"{f.relative_to(site.resolve())}: {link} (no such anchor)")
     assert not broken, f"{len(broken)} broken links: {broken[:5]}"
+
+
+def test_launch_buttons_open_the_student_repository(site):
+    """Colab, Binder and repository buttons point at the published student bundle, at a
+    path the bundle holds (they cannot be clicked here: check the URLs)."""
+    from autograder import bundle
+
+    url, branch = bundle.repository()
+    owner_repo = url.split("github.com/")[1]
+    for ex in paths.exercises():
+        rel = ex.student.relative_to(paths.ROOT)
+        assert rel.parts[0] in bundle.FOLDERS, f"{rel} is not in the student bundle"
+        page = (site / rel.with_suffix(".html")).read_text()
+        colab = f"https://colab.research.google.com/github/{owner_repo}/blob/{branch}/{rel.as_posix()}"
+        binder = f"https://mybinder.org/v2/gh/{owner_repo}/{branch}?urlpath=lab/tree/{rel.as_posix()}"
+        assert colab in page, f"{ex}: no Colab button to {colab}"
+        assert binder in page, f"{ex}: no Binder button to {binder}"
+        assert f'href="{url}"' in page, f"{ex}: no repository button to {url}"

@@ -1,0 +1,119 @@
+"""Benchmark of the grader (issue: grading that holds up, point 6).
+
+Grades N copies of a mixed set of submissions (solution, stub, accepted variant, two
+mutants, of two exercises) twice in one run:
+
+* plain nbgrader: one ``nbgrader autograde`` command per exercise, which grades the
+  students one after the other (what an instructor gets out of the box);
+* the project's grader (``./course grade``): sandboxed, one worker per core, resumable,
+  with feedback and the grades table.
+
+Prints the throughput ratio (target >= 1.8 on 2 cores) and our per-submission overhead
+above the notebook's own execution time (target <= 3 s): worker-seconds per submission
+minus the time the kernel spent executing the notebook's cells (nbclient's timing
+metadata in the autograded notebooks).
+
+``./course bench grading`` (env GRADING_BENCH_COPIES, default 4: 4 x 10 submissions).
+"""
+from __future__ import annotations
+
+import datetime
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from . import cells as C
+from . import contract, paths, variants
+from .bench import target
+from .workspace import Workspace, kernel_env
+
+EXERCISES = ("attention", "activations")
+
+
+def mixed_set(dest: Path, copies: int) -> int:
+    """dest/<student>/<notebook>: per exercise and copy, 5 kinds of submission."""
+    n = 0
+    for name in EXERCISES:
+        ex = paths.exercise(name)
+        src, stu = C.read(ex.source), nbformat.read(ex.student, as_version=4)
+        plan, sol = contract.plan_for(ex), variants.solution_sources(src)
+        kinds = {"solution": variants.submission(stu, src), "stub": stu}
+        picked = {"variant": [k for k in plan if k.startswith("variant:")][0],
+                  "mutant1": [k for k in plan if k.startswith("mutant:")][0],
+                  "mutant2": [k for k in plan if k.startswith("mutant:")][-1]}
+        for kind, key in picked.items():
+            ch = plan[key]
+            kinds[kind] = variants.submission(stu, src, {ch.item: ch.apply(sol[ch.item])})
+        for c in range(copies):
+            for kind, nb in kinds.items():
+                folder = dest / f"c{c}_{kind}"
+                folder.mkdir(parents=True, exist_ok=True)
+                nbformat.write(nb, folder / ex.notebook)
+                n += 1
+    return n
+
+
+def plain_nbgrader(subs: Path, work: Path) -> float:
+    """Serial ``nbgrader autograde``, same staged notebooks, its own defaults otherwise."""
+    ws = Workspace(work)
+    for name in EXERCISES:
+        ex = paths.exercise(name)
+        ws.add_source(ex)
+        ws.generate(ex)
+        for nb in subs.glob(f"*/{ex.notebook}"):
+            ws.submit(nb.parent.name, ex, nb)
+    env = kernel_env(threads=os.cpu_count() or 1)   # one grader alone may use every core
+    env.pop("DLCOURSE_SANDBOX", None)
+    t0 = time.monotonic()
+    for name in EXERCISES:
+        subprocess.run([os.path.join(os.path.dirname(sys.executable), "nbgrader"), "autograde", name, "--force"],
+                       cwd=work, env=env, check=True, capture_output=True)
+    return time.monotonic() - t0
+
+
+def execution_seconds(nb_path: Path) -> float:
+    """Time the kernel spent executing the cells (nbclient's timing metadata)."""
+    total = 0.0
+    for cell in nbformat.read(nb_path, as_version=4).cells:
+        t = cell.get("metadata", {}).get("execution", {})
+        a, b = t.get("iopub.execute_input"), t.get("shell.execute_reply")
+        if a and b:
+            parse = lambda s: datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
+            total += (parse(b) - parse(a)).total_seconds()
+    return total
+
+
+def main() -> None:
+    from .grade import grade
+
+    copies = int(os.environ.get("GRADING_BENCH_COPIES", "4"))
+    cores = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory(prefix="dlc-gradebench-") as tmp:
+        tmp = Path(tmp)
+        n = mixed_set(tmp / "subs", copies)
+        print(f"{n} submissions ({copies} copies x 5 kinds x {len(EXERCISES)} exercises), {cores} cores", flush=True)
+        plain = plain_nbgrader(tmp / "subs", tmp / "plain")
+        print(f"plain nbgrader autograde, serial: {plain:.1f} s ({plain / n:.2f} s per submission)", flush=True)
+        t0 = time.monotonic()
+        grade(tmp / "subs", tmp / "ours", log=lambda *_: None)
+        ours = time.monotonic() - t0
+        workers = min(cores, n)
+        print(f"./course grade, {workers} sandboxed workers: {ours:.1f} s ({ours / n:.2f} s per submission)", flush=True)
+        executed = [execution_seconds(p) for p in (tmp / "ours" / "workers").glob("w*/nbgrader/autograded/*/*/*.ipynb")]
+        own = sum(executed) / max(1, len(executed))
+        per_sub = ours * workers / n
+        target("grading throughput vs plain serial nbgrader autograde",
+               f"{plain / ours:.2f}x ({n} submissions: {plain:.0f} s plain, {ours:.0f} s ours on {workers} workers)",
+               ">= 1.8 on 2 cores", plain / ours >= 1.8)
+        target("grading overhead per submission above the notebook's own execution",
+               f"{per_sub - own:.1f} s ({per_sub:.1f} worker-s per submission, of which the kernel executed "
+               f"cells for {own:.1f} s; mean of {len(executed)} notebooks)", "<= 3 s", per_sub - own <= 3)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""LMS downloads -> the grader's folder layout, through nbgrader's zip_collect and a roster."""
+import csv
+import json
+import zipfile
+
+from autograder import paths
+from autograder.collect import collect
+from autograder.grade import write_csv
+
+ROSTER = "id,lms_id,first_name,last_name,email\ns001,doejane,Jane,Doe,jane@example.org\ns002,1234,Bob,Smith,bob@example.org\n"
+
+
+def test_canvas_zip_with_roster(tmp_path):
+    nb = paths.exercise("attention").student.read_bytes()
+    (tmp_path / "roster.csv").write_text(ROSTER)
+    with zipfile.ZipFile(tmp_path / "submissions.zip", "w") as z:
+        z.writestr("doejane_5551_7771_attention.ipynb", nb)
+        z.writestr("1234_LATE_5552_7772_attention-1.ipynb", nb)   # a late resubmission, renamed by Canvas
+        z.writestr("stranger_5553_7773_attention.ipynb", nb)      # not on the roster
+        z.writestr("notes.txt", "not a notebook")
+    res = collect("attention", [tmp_path / "submissions.zip"], tmp_path / "subs", lms="canvas",
+                  roster=tmp_path / "roster.csv", log=lambda *_: None)
+    assert sorted(res["students"]) == ["s001", "s002"]
+    assert sorted(p.relative_to(tmp_path / "subs").as_posix() for p in (tmp_path / "subs").rglob("*.ipynb")) == \
+        ["s001/attention.ipynb", "s002/attention.ipynb"]
+    assert (tmp_path / "subs" / "s001" / "attention.ipynb").read_bytes() == nb
+    assert len(res["not_on_roster"]) == 1 and res["not_on_roster"][0].startswith("stranger")
+
+
+def test_moodle_folders(tmp_path):
+    nb = paths.exercise("attention").student.read_bytes()
+    (tmp_path / "roster.csv").write_text(ROSTER)
+    d = tmp_path / "download" / "Bob Smith_1234_assignsubmission_file_"
+    d.mkdir(parents=True)
+    (d / "attention.ipynb").write_bytes(nb)
+    res = collect("attention", [tmp_path / "download"], tmp_path / "subs", lms="moodle",
+                  roster=tmp_path / "roster.csv", log=lambda *_: None)
+    assert res["students"] == ["s002"]
+    assert (tmp_path / "subs" / "s002" / "attention.ipynb").exists()
+
+
+def test_grades_table_carries_the_roster(tmp_path):
+    (tmp_path / "roster.csv").write_text(ROSTER)
+    r = tmp_path / "results" / "s001"
+    r.mkdir(parents=True)
+    (r / "attention.json").write_text(json.dumps({"student": "s001", "exercise": "attention", "score": 4.0,
+                                                  "max_score": 8.0, "status": "ok", "items": {"a": [4.0, 8.0]}}))
+    rows = list(csv.DictReader(open(write_csv(tmp_path))))
+    assert rows[0]["student"] == "s001" and rows[0]["email"] == "jane@example.org" and rows[0]["lms_id"] == "doejane"
