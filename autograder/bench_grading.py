@@ -104,6 +104,14 @@ def main() -> None:
         ours = time.monotonic() - t0
         workers = min(cores, n)
         print(f"./course grade, {workers} sandboxed workers: {ours:.1f} s ({ours / n:.2f} s per submission)", flush=True)
+        import json
+
+        phases: dict[str, list[float]] = {}
+        for f in (tmp / "ours" / "results").glob("*/*.json"):
+            for k, v in json.loads(f.read_text()).get("timing", {}).items():
+                phases.setdefault(k, []).append(v)
+        print("per submission, mean seconds in a worker: "
+              + ", ".join(f"{k} {sum(v) / len(v):.2f}" for k, v in phases.items()), flush=True)
         executed = [execution_seconds(p) for p in (tmp / "ours" / "workers").glob("w*/nbgrader/autograded/*/*/*.ipynb")]
         own = sum(executed) / max(1, len(executed))
         per_sub = ours * workers / n

@@ -111,6 +111,7 @@ def grade_one(ws: Workspace, task: dict, generated: set, tracker: salvage.Tracke
         clean, notes = path, []
     if notes:
         res["review"] = "; ".join(filter(None, notes + [res["review"]]))
+    timing: dict[str, float] = {}       # seconds per phase (the grading benchmark reads them)
     skip = list(task.get("skip", []))   # cells that killed the kernel before (see salvage.py)
     cell_file = Path(task["result"]).with_suffix(".cell")
     cell_file.parent.mkdir(parents=True, exist_ok=True)
@@ -126,10 +127,12 @@ def grade_one(ws: Workspace, task: dict, generated: set, tracker: salvage.Tracke
         ws.submit(student, ex, sub)
         tracker.start(C.read(ex.source), cell_file)
         os.environ["DLCOURSE_SANDBOX"] = json.dumps({**paths.config()["grading"]["limits"], "cgroup": task["cgroup"]})
+        t1 = time.monotonic()
         try:
             out = ws.autograde(student, ex)
         finally:
             sandbox.kill_cgroup(task["cgroup"])
+            timing["autograde"] = timing.get("autograde", 0.0) + time.monotonic() - t1
         key = tracker.key
         if out["success"] or not out["message"].startswith(SALVAGEABLE) or key is None \
                 or key in {s["key"] for s in skip} or len(skip) >= MAX_SALVAGE:
@@ -153,11 +156,15 @@ def grade_one(ws: Workspace, task: dict, generated: set, tracker: salvage.Tracke
     res["score"], res["max_score"], res["items"] = item_scores(ws, ex, student)
     if integrity.MESSAGE in autograded.read_text(errors="ignore"):
         res["review"] = "; ".join(filter(None, ["integrity check failed (tampering)", res["review"]]))
+    t1 = time.monotonic()
     html = ws.feedback(student, ex)
+    timing["feedback"] = time.monotonic() - t1
     dest = Path(task["feedback"])
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(html, dest)
     res["feedback"] = str(dest)
+    timing["total"] = time.monotonic() - t0
+    res["timing"] = {k: round(v, 2) for k, v in timing.items()}
     return res
 
 
