@@ -37,19 +37,22 @@ def repository() -> tuple[str, str]:
 def install_cell_source() -> str:
     url, branch = repository()
     return f'''\
-# Set-up. Inside the course repository this cell does nothing. Anywhere else (Colab,
-# Binder, a laptop) it installs the course's small helper library, dlcourse, and nothing
-# else: PyTorch must already be there (Colab has it; for a laptop see the README).
+# Set-up. Inside the course repository this cell does nothing. Anywhere
+# else (Colab, Binder, a laptop) it installs the course's helper library,
+# dlcourse, and nothing else: PyTorch must be there already (Colab has
+# it; for a laptop see the course README).
 import importlib, importlib.util, pathlib, subprocess, sys
 
 if importlib.util.find_spec("dlcourse") is None:
-    _here = pathlib.Path.cwd().resolve()
-    _repo = next((p for p in [_here, *_here.parents] if (p / "dlcourse" / "__init__.py").is_file()), None)
-    if _repo is not None:  # a clone of the course, started without its set-up: use its copy
-        sys.path.insert(0, str(_repo))
+    _cwd = pathlib.Path.cwd().resolve()
+    _repo = [p for p in [_cwd, *_cwd.parents]
+             if (p / "dlcourse" / "__init__.py").is_file()]
+    if _repo:  # a clone of the course, started without its set-up
+        sys.path.insert(0, str(_repo[0]))
     else:
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",
-                        "dlcourse @ git+{url}@{branch}"], check=True)
+        _url = "git+{url}@{branch}"
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                        f"dlcourse @ {{_url}}"], check=True)
         importlib.invalidate_caches()'''
 
 
