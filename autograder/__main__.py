@@ -9,7 +9,9 @@ from pathlib import Path
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="course")
     sub = p.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("site", help="build the website into _build/html")
+    s = sub.add_parser("site", help="build the website into _build/html (measures stale exercise run times first)")
+    s.add_argument("--remeasure", nargs="*", metavar="NAME", default=None,
+                   help="time these exercises' notebooks again (no name: all) even if runtimes.json is up to date")
     sub.add_parser("test", help="run the whole test suite (what CI runs); extra arguments go to pytest")
     b = sub.add_parser("bench", help="print every target of the syllabus (slow)")
     b.add_argument("names", nargs="*")
@@ -33,7 +35,7 @@ def main(argv=None) -> int:
 
     if a.cmd == "site":
         from .site import build
-        return build()
+        return build(remeasure=a.remeasure)
     if a.cmd == "bench":
         from .bench import run as bench
         return bench(a.names)

@@ -1,0 +1,166 @@
+"""Honest run times: how long each exercise notebook takes on the build machine.
+
+What is timed is what a learner runs: the exercise notebook with the solution filled in,
+top to bottom, at full size (``DLCOURSE_SCALE=full``, the learner's default), visible checks
+included and hidden tests left out (nbgrader strips them from the student notebook). It
+runs in a fresh kernel (``python3`` of the course virtualenv, the repository on the path,
+torch's default thread count), timed from kernel start to the end of the last cell.
+
+The results live in ``runtimes.json`` at the repository root (committed), one entry per
+exercise, keyed by a hash of what determines the time: the code the timed notebook runs
+and the helper library ``dlcourse/``. ``./course site`` re-measures only entries that are
+missing or stale, so a fresh clone with an up-to-date file measures nothing;
+``./course site --remeasure [NAME...]`` measures again anyway. The site's extension
+(``_ext/course_site.py``) shows the times on each exercise page and on the landing page.
+"""
+from __future__ import annotations
+
+import copy
+import datetime
+import hashlib
+import json
+import os
+import platform
+import tempfile
+import time
+
+import nbformat
+
+from . import cells as C
+from . import paths
+
+FILE = paths.ROOT / "runtimes.json"
+METHOD = 1  # bump when the way of timing changes: every entry becomes stale
+CELL_TIMEOUT_S = 1800
+
+
+def timed_notebook(ex: paths.Exercise) -> nbformat.NotebookNode:
+    """The learner's notebook with the reference solution filled in: solution markers
+    dropped, hidden-test blocks cut out of the graded cells, no outputs."""
+    nb = copy.deepcopy(C.read(ex.source))
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        cell.outputs, cell.execution_count = [], None
+        if C.is_solution(cell):
+            cell.source = C.solution_body(cell.source)
+        elif C.BEGIN_HIDDEN in cell.source:
+            kept, inside = [], False
+            for line in cell.source.splitlines():
+                s = line.strip()
+                if s == C.BEGIN_HIDDEN:
+                    inside = True
+                elif s == C.END_HIDDEN:
+                    inside = False
+                elif not inside:
+                    kept.append(line)
+            cell.source = "\n".join(kept)
+    return nb
+
+
+def _helper_files() -> list:
+    root = paths.ROOT / "dlcourse"
+    return sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
+
+
+def key(ex: paths.Exercise) -> str:
+    """Hash of what determines the run time: the code cells the timed notebook runs, in
+    order (so a typo fixed in the text or a hidden test changed costs no re-measuring),
+    and every file of the helper library."""
+    h = hashlib.sha256(f"method {METHOD}\n".encode())
+    for cell in timed_notebook(ex).cells:
+        if cell.cell_type == "code":
+            h.update(b"\0cell\0" + cell.source.encode())
+    for f in _helper_files():
+        h.update(b"\0file\0" + f.relative_to(paths.ROOT).as_posix().encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def load() -> dict:
+    return json.loads(FILE.read_text()) if FILE.exists() else {}
+
+
+def save(data: dict) -> None:
+    FILE.write_text(json.dumps(dict(sorted(data.items())), indent=2) + "\n")
+
+
+def stale(data: dict | None = None) -> list[paths.Exercise]:
+    """Exercises whose entry is missing or whose key no longer matches."""
+    data = load() if data is None else data
+    return [ex for ex in paths.exercises() if data.get(ex.name, {}).get("key") != key(ex)]
+
+
+def cpu_model() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _kernel_env() -> dict:
+    env = dict(os.environ, DLCOURSE_SCALE="full", MPLBACKEND="module://matplotlib_inline.backend_inline")
+    for var in ("DLCOURSE_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # the machine's default threads
+        env.pop(var, None)
+    env["PYTHONPATH"] = os.pathsep.join([str(paths.ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep)
+                                                           if p and p != str(paths.ROOT)])
+    return env
+
+
+def measure(ex: paths.Exercise) -> dict:
+    """Run the timed notebook once in a fresh kernel; return its runtimes.json entry."""
+    from nbclient import NotebookClient
+    from traitlets.config import Config
+
+    nb = timed_notebook(ex)
+    n = len(nb.cells)
+    probe = nbformat.v4.new_code_cell("import torch; print(torch.get_num_threads())")  # after the clock stops
+    nb.cells.append(probe)
+    with tempfile.TemporaryDirectory(prefix=f"runtime-{ex.name}-") as cwd:  # whatever it writes stays out of the repo
+        cfg = Config()
+        cfg.KernelManager.transport, cfg.KernelManager.ip = "ipc", os.path.join(cwd, ".kernel")
+        client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3", allow_errors=False,
+                                resources={"metadata": {"path": cwd}}, config=cfg)
+        t0 = time.monotonic()
+        with client.setup_kernel(env=_kernel_env()):
+            for index, cell in enumerate(nb.cells[:n]):
+                client.execute_cell(cell, index)
+            seconds = time.monotonic() - t0
+            client.execute_cell(probe, n)
+    threads = int("".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream").strip())
+    return {
+        "chapter": ex.chapter,
+        "key": key(ex),
+        "seconds": round(seconds, 1),
+        "date": datetime.date.today().isoformat(),
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu_model(),
+        "torch_threads": threads,
+    }
+
+
+def update(force=None) -> list[paths.Exercise]:
+    """Measure the missing and stale entries (and ``force``: a list of names, or [] for
+    all) and write runtimes.json after each one. Returns what was measured."""
+    data = load()
+    known = {ex.name for ex in paths.exercises()}
+    removed = [name for name in data if name not in known]  # exercises removed or renamed
+    for name in removed:
+        del data[name]
+    todo = stale(data)
+    if force is not None:
+        todo += [ex for ex in paths.exercises() if (not force or ex.name in force) and ex not in todo]
+        unknown = set(force or ()) - known
+        if unknown:
+            raise KeyError(f"no exercise named {sorted(unknown)}")
+    for ex in todo:
+        print(f"runtimes: running {ex} (solution filled in, full size) ...", flush=True)
+        data[ex.name] = measure(ex)
+        print(f"runtimes: {ex} ran in {data[ex.name]['seconds']:.1f} s "
+              f"({data[ex.name]['torch_threads']} torch threads, {data[ex.name]['cpus']} CPUs)", flush=True)
+        save(data)
+    if removed or not FILE.exists():
+        save(data)
+    return todo
