@@ -14,7 +14,7 @@ def main(argv=None) -> int:
                    help="time these exercises' notebooks again (no name: all) even if runtimes.json is up to date")
     sub.add_parser("test", help="run the whole test suite (what CI runs); extra arguments go to pytest")
     b = sub.add_parser("bench", help="print every target of the syllabus (slow)")
-    b.add_argument("names", nargs="*")
+    b.add_argument("names", nargs="*", help="exercise names, or site for the build times (default: all)")
     r = sub.add_parser("release", help="regenerate the student notebooks in chapters/")
     r.add_argument("names", nargs="*", help="exercise names (default: all)")
     g = sub.add_parser("grade", help="grade a folder of submitted notebooks")

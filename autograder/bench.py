@@ -4,6 +4,8 @@ Each exercise may have ``solutions/<chapter>/<name>/bench.py`` with a ``main()``
 measures its targets with the reference solution (``autograder.reference.load``) at full
 size and reports each one through ``target(...)``. ``./course bench [NAME...]`` runs them one
 at a time (each in its own process, all cores) and ends with a table of every target.
+The name ``site`` stands for the site build's own benchmark (``autograder/sitebench.py``:
+cold, cached and one-page-touched build times); with no name, everything runs.
 Outside CI: it takes minutes and timings need a quiet machine.
 """
 from __future__ import annotations
@@ -26,27 +28,36 @@ def target(name: str, measured: str, bar: str, met: bool) -> bool:
     return met
 
 
+SITE = "site"
+
+
+def _script(label: str, argv: list, cwd, env, rows: list) -> None:
+    print(f"== {label}", flush=True)
+    t0 = time.monotonic()
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, text=True)
+    for line in proc.stdout:
+        if line.startswith(_MARK):
+            rows.append((label, json.loads(line[len(_MARK):])))
+        else:
+            print("  " + line, end="", flush=True)
+    if proc.wait() != 0:
+        rows.append((label, {"name": argv[-1], "measured": f"exit {proc.returncode}", "bar": "runs", "met": False}))
+    print(f"   ({time.monotonic() - t0:.0f} s)")
+
+
 def run(names=()) -> int:
-    chosen = [paths.exercise(n) for n in names] or paths.exercises()
+    site = not names or SITE in names
+    chosen = [paths.exercise(n) for n in names if n != SITE] if names else paths.exercises()
     env = dict(os.environ, DLCOURSE_SCALE="full", MPLBACKEND="Agg")
     env.pop("DLCOURSE_THREADS", None)
     rows = []
     for ex in chosen:
         script = ex.folder / "bench.py"
-        if not script.exists():
-            continue
-        print(f"== {ex}", flush=True)
-        t0 = time.monotonic()
-        proc = subprocess.Popen([sys.executable, str(script)], cwd=ex.folder, env=env,
-                                stdout=subprocess.PIPE, text=True)
-        for line in proc.stdout:
-            if line.startswith(_MARK):
-                rows.append((str(ex), json.loads(line[len(_MARK):])))
-            else:
-                print("  " + line, end="", flush=True)
-        if proc.wait() != 0:
-            rows.append((str(ex), {"name": "bench.py", "measured": f"exit {proc.returncode}", "bar": "runs", "met": False}))
-        print(f"   ({time.monotonic() - t0:.0f} s)")
+        if script.exists():
+            _script(str(ex), [sys.executable, str(script)], ex.folder, env, rows)
+    if site:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(paths.ROOT), env.get("PYTHONPATH")]))
+        _script(SITE, [sys.executable, "-m", "autograder.sitebench"], paths.ROOT, env, rows)
     print("\nSummary of targets")
     for ex, r in rows:
         print(f"  {'MET   ' if r['met'] else 'MISSED'} {ex}: {r['name']}: {r['measured']} (target: {r['bar']})")

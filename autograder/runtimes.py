@@ -116,6 +116,7 @@ def measure(ex: paths.Exercise) -> dict:
 
     nb = timed_notebook(ex)
     n = len(nb.cells)
+    load_avg = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     probe = nbformat.v4.new_code_cell("import torch; print(torch.get_num_threads())")  # after the clock stops
     nb.cells.append(probe)
     with tempfile.TemporaryDirectory(prefix=f"runtime-{ex.name}-") as cwd:  # whatever it writes stays out of the repo
@@ -138,6 +139,7 @@ def measure(ex: paths.Exercise) -> dict:
         "cpus": os.cpu_count(),
         "cpu_model": cpu_model(),
         "torch_threads": threads,
+        "load_before": None if load_avg is None else round(load_avg, 1),  # 1-minute load average: was the machine quiet?
     }
 
 
@@ -158,8 +160,11 @@ def update(force=None) -> list[paths.Exercise]:
     for ex in todo:
         print(f"runtimes: running {ex} (solution filled in, full size) ...", flush=True)
         data[ex.name] = measure(ex)
-        print(f"runtimes: {ex} ran in {data[ex.name]['seconds']:.1f} s "
-              f"({data[ex.name]['torch_threads']} torch threads, {data[ex.name]['cpus']} CPUs)", flush=True)
+        e = data[ex.name]
+        print(f"runtimes: {ex} ran in {e['seconds']:.1f} s ({e['torch_threads']} torch threads, {e['cpus']} CPUs)", flush=True)
+        if e["load_before"] is not None and e["load_before"] > 0.5 * e["cpus"]:
+            print(f"runtimes: warning: the machine was busy (load average {e['load_before']} on {e['cpus']} CPUs), "
+                  f"so this time is too long: measure again on a quiet machine (./course site --remeasure {ex.name})", flush=True)
         save(data)
     if removed or not FILE.exists():
         save(data)
