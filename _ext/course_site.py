@@ -94,8 +94,9 @@ def _machine(entry) -> str:
 
 
 def _note_text(entry) -> str:
-    return (f"on a {_machine(entry)} ({entry['cpu_model']}, {entry['torch_threads']} torch threads): this notebook "
-            f"solved, top to bottom at full size, timed on the machine that builds this site on {_date(entry['date'])}.")
+    n = entry["torch_threads"]
+    return (f"on a {_machine(entry)} ({entry['cpu_model']}, {n} torch thread{'s' if n != 1 else ''}): this notebook "
+            f"with the solution filled in, top to bottom at full size, timed by the site's build on {_date(entry['date'])}.")
 
 
 def _add_runtime_note(app, doctree):
@@ -196,14 +197,14 @@ def _fill_runtime_tables(app, doctree, fromdocname):
         body.extend(r.deepcopy() for r in rows)
         group += body
         where = "; ".join(
-            f"a {m} ({model}), " + (f"on {_date(min(dates))}" if min(dates) == max(dates)
+            f"a {m} ({model}) " + (f"on {_date(min(dates))}" if min(dates) == max(dates)
                                      else f"between {_date(min(dates))} and {_date(max(dates))}")
             for (m, model), dates in sorted(machines.items()))
         caption = nodes.paragraph(
-            text="Each time is one run of the exercise notebook, top to bottom, with the solution filled in "
-                 "and at full size, on the machine that builds this site"
-                 + (f": {where}." if where else ".")
-                 + " Your own code may be slower or faster; training loops dominate.",
+            text="Each time is one run of the exercise notebook with the solution filled in, top to bottom at "
+                 "full size, timed by the site's build whenever the notebook's code changes"
+                 + (f": on {where}." if where else ".")
+                 + " Your own code may run slower or faster.",
             classes=["course-runtimes-note"])
         node.replace_self([table, caption])
 

@@ -3,8 +3,18 @@
 What is timed is what a learner runs: the exercise notebook with the solution filled in,
 top to bottom, at full size (``DLCOURSE_SCALE=full``, the learner's default), visible checks
 included and hidden tests left out (nbgrader strips them from the student notebook). It
-runs in a fresh kernel (``python3`` of the course virtualenv, the repository on the path,
-torch's default thread count), timed from kernel start to the end of the last cell.
+runs in a fresh kernel (``python3`` of the course virtualenv, the repository on the path),
+timed from kernel start to the end of the last cell.
+
+Threads: one torch thread, unless ``DLCOURSE_RUNTIME_THREADS`` says otherwise (a number,
+or ``auto`` for torch's default, one per core). For these small models one thread is about
+as fast as two on a 2-core machine (design.md), and it keeps the figure honest on a build
+machine that is busy with other work: there, torch threads competing for the cores spin
+instead of working. Measured on a 2-core machine at load ~7: the checkpointing notebook
+took 118 s wall / 54 s CPU with 2 threads and 19 s / 9 s with one; the ViT notebook's
+training cell passed 30 minutes with 2 threads. Each entry records its thread count, the
+kernel's CPU seconds and the load average before the run; the build warns when the kernel
+had the CPU for less than 75% of the run (a busy machine: measure again).
 
 The results live in ``runtimes.json`` at the repository root (committed), one entry per
 exercise, keyed by a hash of what determines the time: the code the timed notebook runs
@@ -30,8 +40,9 @@ from . import cells as C
 from . import paths
 
 FILE = paths.ROOT / "runtimes.json"
-METHOD = 1  # bump when the way of timing changes: every entry becomes stale
+METHOD = 2  # bump when the way of timing changes: every entry becomes stale
 CELL_TIMEOUT_S = 1800
+BUSY_RATIO = 0.75  # kernel CPU seconds below this share of the wall time: it waited for a busy machine
 
 
 def timed_notebook(ex: paths.Exercise) -> nbformat.NotebookNode:
@@ -102,8 +113,11 @@ def cpu_model() -> str:
 
 def _kernel_env() -> dict:
     env = dict(os.environ, DLCOURSE_SCALE="full", MPLBACKEND="module://matplotlib_inline.backend_inline")
-    for var in ("DLCOURSE_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # the machine's default threads
+    for var in ("DLCOURSE_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # whatever the caller had set
         env.pop(var, None)
+    threads = os.environ.get("DLCOURSE_RUNTIME_THREADS", "1").strip() or "1"
+    if threads != "auto":  # see the module's docstring
+        env["DLCOURSE_THREADS"] = env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(int(threads))
     env["PYTHONPATH"] = os.pathsep.join([str(paths.ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep)
                                                            if p and p != str(paths.ROOT)])
     return env
@@ -117,7 +131,9 @@ def measure(ex: paths.Exercise) -> dict:
     nb = timed_notebook(ex)
     n = len(nb.cells)
     load_avg = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    probe = nbformat.v4.new_code_cell("import torch; print(torch.get_num_threads())")  # after the clock stops
+    probe = nbformat.v4.new_code_cell(  # after the clock stops: torch's threads, the kernel's CPU seconds
+        "import resource as _r, torch as _t\n"
+        "print(_t.get_num_threads(), sum(u.ru_utime + u.ru_stime for u in map(_r.getrusage, (_r.RUSAGE_SELF, _r.RUSAGE_CHILDREN))))")
     nb.cells.append(probe)
     with tempfile.TemporaryDirectory(prefix=f"runtime-{ex.name}-") as cwd:  # whatever it writes stays out of the repo
         cfg = Config()
@@ -130,7 +146,7 @@ def measure(ex: paths.Exercise) -> dict:
                 client.execute_cell(cell, index)
             seconds = time.monotonic() - t0
             client.execute_cell(probe, n)
-    threads = int("".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream").strip())
+    threads, cpu = "".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream").split()
     return {
         "chapter": ex.chapter,
         "key": key(ex),
@@ -138,7 +154,8 @@ def measure(ex: paths.Exercise) -> dict:
         "date": datetime.date.today().isoformat(),
         "cpus": os.cpu_count(),
         "cpu_model": cpu_model(),
-        "torch_threads": threads,
+        "torch_threads": int(threads),
+        "cpu_seconds": round(float(cpu), 1),  # the kernel's user + system time; far below seconds: it waited for a busy machine
         "load_before": None if load_avg is None else round(load_avg, 1),  # 1-minute load average: was the machine quiet?
     }
 
@@ -161,10 +178,12 @@ def update(force=None) -> list[paths.Exercise]:
         print(f"runtimes: running {ex} (solution filled in, full size) ...", flush=True)
         data[ex.name] = measure(ex)
         e = data[ex.name]
-        print(f"runtimes: {ex} ran in {e['seconds']:.1f} s ({e['torch_threads']} torch threads, {e['cpus']} CPUs)", flush=True)
-        if e["load_before"] is not None and e["load_before"] > 0.5 * e["cpus"]:
-            print(f"runtimes: warning: the machine was busy (load average {e['load_before']} on {e['cpus']} CPUs), "
-                  f"so this time is too long: measure again on a quiet machine (./course site --remeasure {ex.name})", flush=True)
+        print(f"runtimes: {ex} ran in {e['seconds']:.1f} s ({e['cpu_seconds']:.1f} s of CPU; "
+              f"{e['torch_threads']} torch thread(s), {e['cpus']} CPUs)", flush=True)
+        if e["cpu_seconds"] < BUSY_RATIO * e["seconds"]:
+            print(f"runtimes: warning: the kernel had the CPU for only {e['cpu_seconds'] / e['seconds']:.0%} of the run "
+                  f"(load average {e['load_before']} before it): the machine was busy and this time is too long; "
+                  f"measure again on a quiet machine (./course site --remeasure {ex.name})", flush=True)
         save(data)
     if removed or not FILE.exists():
         save(data)

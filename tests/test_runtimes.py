@@ -52,6 +52,17 @@ def test_key_changes_with_code_not_with_text(ex, monkeypatch):
     assert runtimes.key(ex) != base, "a change to the code must make the entry stale"
 
 
+def test_kernel_runs_full_size_with_one_thread_unless_told(monkeypatch):
+    monkeypatch.setenv("DLCOURSE_SCALE", "short")
+    monkeypatch.setenv("DLCOURSE_THREADS", "3")
+    monkeypatch.delenv("DLCOURSE_RUNTIME_THREADS", raising=False)
+    env = runtimes._kernel_env()
+    assert env["DLCOURSE_SCALE"] == "full" and env["DLCOURSE_THREADS"] == "1"
+    assert str(paths.ROOT) in env["PYTHONPATH"].split(":")
+    monkeypatch.setenv("DLCOURSE_RUNTIME_THREADS", "auto")
+    assert "DLCOURSE_THREADS" not in runtimes._kernel_env() and "OMP_NUM_THREADS" not in runtimes._kernel_env()
+
+
 @pytest.mark.parametrize("seconds, shown", [
     (0.4, "under 5 s"), (3, "5 s"), (7.4, "5 s"), (14.1, "15 s"), (40.2, "40 s"), (57.4, "55 s"),
     (58, "1 min"), (74, "1 min"), (76, "1 min 30 s"), (100, "1 min 30 s"), (106, "2 min"), (62.5, "1 min"), (615, "10 min 30 s"),
