@@ -160,6 +160,10 @@ def measure(ex: paths.Exercise) -> dict:
     }
 
 
+class MeasureError(RuntimeError):
+    pass
+
+
 def update(force=None) -> list[paths.Exercise]:
     """Measure the missing and stale entries (and ``force``: a list of names, or [] for
     all) and write runtimes.json after each one. Returns what was measured."""
@@ -176,7 +180,11 @@ def update(force=None) -> list[paths.Exercise]:
             raise KeyError(f"no exercise named {sorted(unknown)}")
     for ex in todo:
         print(f"runtimes: running {ex} (solution filled in, full size) ...", flush=True)
-        data[ex.name] = measure(ex)
+        try:
+            data[ex.name] = measure(ex)
+        except Exception as err:  # a broken solution notebook, a cell past CELL_TIMEOUT_S
+            raise MeasureError(f"{ex}: the solved notebook failed while being timed: "
+                               f"{type(err).__name__}: {str(err).strip()[-2000:]}") from None
         e = data[ex.name]
         print(f"runtimes: {ex} ran in {e['seconds']:.1f} s ({e['cpu_seconds']:.1f} s of CPU; "
               f"{e['torch_threads']} torch thread(s), {e['cpus']} CPUs)", flush=True)

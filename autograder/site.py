@@ -45,8 +45,12 @@ def build(extra_args=(), measure: bool = True, remeasure=None) -> int:
         from . import runtimes
 
         t0 = time.monotonic()
-        if runtimes.update(force=remeasure):
-            print(f"site: run times measured in {time.monotonic() - t0:.0f} s (commit runtimes.json)")
+        try:
+            if runtimes.update(force=remeasure):
+                print(f"site: run times measured in {time.monotonic() - t0:.0f} s (commit runtimes.json)")
+        except runtimes.MeasureError as err:
+            print(f"site: {err}\nsite: not built")
+            return 1
     ensure_mathjax()
     env = dict(os.environ, DLCOURSE_SCALE=os.environ.get("DLCOURSE_SCALE", "full"))
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"

@@ -63,6 +63,39 @@ def test_kernel_runs_full_size_with_one_thread_unless_told(monkeypatch):
     assert "DLCOURSE_THREADS" not in runtimes._kernel_env() and "OMP_NUM_THREADS" not in runtimes._kernel_env()
 
 
+def test_update_measures_only_what_is_missing_stale_or_forced(monkeypatch, tmp_path):
+    exs = paths.exercises()
+    fake = lambda ex: {"chapter": ex.chapter, "key": runtimes.key(ex), "seconds": 1.0, "cpu_seconds": 1.0,
+                       "torch_threads": 1, "cpus": 2, "load_before": 0.1}
+    data = {ex.name: fake(ex) for ex in exs}
+    data[exs[0].name]["key"] = "stale"
+    del data[exs[1].name]
+    data["gone"] = {"key": "x"}
+    monkeypatch.setattr(runtimes, "FILE", tmp_path / "runtimes.json")
+    runtimes.save(data)
+    measured = []
+    monkeypatch.setattr(runtimes, "measure", lambda ex: measured.append(ex.name) or dict(fake(ex), seconds=2.0))
+    assert [e.name for e in runtimes.update()] == measured == [exs[0].name, exs[1].name]
+    assert set(runtimes.load()) == {ex.name for ex in exs} and not runtimes.stale()
+    measured.clear()
+    assert runtimes.update() == [] and measured == []
+    runtimes.update(force=[exs[2].name])
+    assert measured == [exs[2].name]
+    with pytest.raises(KeyError):
+        runtimes.update(force=["no_such_exercise"])
+
+
+def test_a_failing_notebook_stops_the_build_with_a_clear_message(monkeypatch, tmp_path):
+    monkeypatch.setattr(runtimes, "FILE", tmp_path / "runtimes.json")
+
+    def boom(ex):
+        raise RuntimeError("cell 7 raised ValueError")
+
+    monkeypatch.setattr(runtimes, "measure", boom)
+    with pytest.raises(runtimes.MeasureError, match="failed while being timed: RuntimeError: cell 7"):
+        runtimes.update()
+
+
 @pytest.mark.parametrize("seconds, shown", [
     (0.4, "under 5 s"), (3, "5 s"), (7.4, "5 s"), (14.1, "15 s"), (40.2, "40 s"), (57.4, "55 s"),
     (58, "1 min"), (74, "1 min"), (76, "1 min 30 s"), (100, "1 min 30 s"), (106, "2 min"), (62.5, "1 min"), (615, "10 min 30 s"),
