@@ -9,10 +9,12 @@ from pathlib import Path
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="course")
     sub = p.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("site", help="build the website into _build/html")
+    s = sub.add_parser("site", help="build the website into _build/html (measures stale exercise run times first)")
+    s.add_argument("--remeasure", nargs="*", metavar="NAME", default=None,
+                   help="time these exercises' notebooks again (no name: all) even if runtimes.json is up to date")
     sub.add_parser("test", help="run the whole test suite (what CI runs); extra arguments go to pytest")
     b = sub.add_parser("bench", help="print every target of the syllabus (slow)")
-    b.add_argument("names", nargs="*")
+    b.add_argument("names", nargs="*", help="exercise names, or site for the build times (default: all)")
     r = sub.add_parser("release", help="regenerate the student notebooks in chapters/")
     r.add_argument("names", nargs="*", help="exercise names (default: all)")
     r.add_argument("--bundle", type=Path, default=None,
@@ -43,7 +45,7 @@ def main(argv=None) -> int:
 
     if a.cmd == "site":
         from .site import build
-        return build()
+        return build(remeasure=a.remeasure)
     if a.cmd == "bench":
         from .bench import run as bench
         return bench(a.names)

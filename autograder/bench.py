@@ -4,6 +4,8 @@ Each exercise may have ``solutions/<chapter>/<name>/bench.py`` with a ``main()``
 measures its targets with the reference solution (``autograder.reference.load``) at full
 size and reports each one through ``target(...)``. ``./course bench [NAME...]`` runs them one
 at a time (each in its own process, all cores) and ends with a table of every target.
+The name ``site`` stands for the site build's own benchmark (``autograder/sitebench.py``:
+cold, cached and one-page-touched build times); with no name, everything runs.
 Outside CI: it takes minutes and timings need a quiet machine.
 """
 from __future__ import annotations
@@ -27,7 +29,7 @@ def target(name: str, measured: str, bar: str, met: bool) -> bool:
 
 
 # benches of the project itself rather than of one exercise: name -> module
-PROJECT = {"grading": "autograder.bench_grading"}
+PROJECT = {"grading": "autograder.bench_grading", "site": "autograder.sitebench"}
 
 
 def run(names=()) -> int:

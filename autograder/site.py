@@ -38,7 +38,19 @@ def ensure_mathjax() -> None:
             (shutil.copytree if os.path.isdir(src) else shutil.copyfile)(src, out)
 
 
-def build(extra_args=()) -> int:
+def build(extra_args=(), measure: bool = True, remeasure=None) -> int:
+    """Measure the exercises' run times that are missing or stale (``remeasure``: names to
+    measure again anyway, [] for all; see runtimes.py), then build the book."""
+    if measure:
+        from . import runtimes
+
+        t0 = time.monotonic()
+        try:
+            if runtimes.update(force=remeasure):
+                print(f"site: run times measured in {time.monotonic() - t0:.0f} s (commit runtimes.json)")
+        except runtimes.MeasureError as err:
+            print(f"site: {err}\nsite: not built")
+            return 1
     ensure_mathjax()
     env = dict(os.environ, DLCOURSE_SCALE=os.environ.get("DLCOURSE_SCALE", "full"))
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"

@@ -123,3 +123,42 @@ def test_launch_buttons_open_the_student_repository(site):
         assert colab in page, f"{ex}: no Colab button to {colab}"
         assert binder in page, f"{ex}: no Binder button to {binder}"
         assert f'href="{url}"' in page, f"{ex}: no repository button to {url}"
+
+
+def _about(seconds):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("course_site", paths.ROOT / "_ext" / "course_site.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.about(seconds)
+
+
+def test_exercise_pages_show_their_run_time(site):
+    from autograder import runtimes
+
+    data = runtimes.load()
+    for ex in paths.exercises():
+        assert ex.name in data, f"{ex} has no run time: run ./course site"
+        rel = ex.student.relative_to(paths.ROOT).with_suffix("")
+        text = leaks.html_text((site / f"{rel}.html").read_text())
+        shown = f"Runs in about {_about(data[ex.name]['seconds'])} on a {data[ex.name]['cpus']}-core CPU"
+        assert re.sub(r"\s+", " ", shown) in re.sub(r"\s+", " ", text), f"{ex}: its page does not say how long it runs"
+        title_at, note_at = text.find("Exercise "), text.find("Runs in about")
+        assert 0 <= title_at < note_at, f"{ex}: the run time is not under the title"
+
+
+def test_landing_page_lists_every_exercise_with_its_run_time(site):
+    from autograder import runtimes
+
+    page = (site / "intro.html").read_text()
+    table = re.search(r'<table[^>]*course-runtimes.*?</table>', page, re.S)
+    assert table, "the landing page has no run-time table"
+    rows = re.findall(r"<tr.*?</tr>", table.group(0), re.S)[1:]
+    data = runtimes.load()
+    for ex in paths.exercises():
+        rel = ex.student.relative_to(paths.ROOT).with_suffix("")
+        row = next((r for r in rows if f'href="{rel}.html"' in r), None)
+        assert row, f"{ex} is not in the landing page's run-time table"
+        assert ex.name in data and f">{_about(data[ex.name]['seconds'])}<" in row, f"{ex}: wrong or missing time in the table"
+    assert len(rows) == len(paths.exercises())
