@@ -38,6 +38,7 @@ import nbformat
 
 from . import cells as C
 from . import paths
+from .bundle import with_install_cell
 
 FILE = paths.ROOT / "runtimes.json"
 METHOD = 2  # bump when the way of timing changes: every entry becomes stale
@@ -48,7 +49,7 @@ BUSY_RATIO = 0.75  # kernel CPU seconds below this share of the wall time: it wa
 def timed_notebook(ex: paths.Exercise) -> nbformat.NotebookNode:
     """The learner's notebook with the reference solution filled in: solution markers
     dropped, hidden-test blocks cut out of the graded cells, no outputs."""
-    nb = copy.deepcopy(C.read(ex.source))
+    nb = with_install_cell(copy.deepcopy(C.read(ex.source)))   # as the release step does
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue

@@ -5,6 +5,7 @@ import pytest
 
 from autograder import cells as C
 from autograder import paths, runtimes
+from autograder.bundle import with_install_cell
 
 
 def _ext():
@@ -30,7 +31,7 @@ def test_no_entries_for_exercises_that_are_gone():
 def test_timed_notebook_is_the_solved_student_notebook(ex):
     """What is timed is the student notebook (hidden tests cut out by nbgrader) with the
     reference solution in its solution cells."""
-    timed, src, student = runtimes.timed_notebook(ex), C.read(ex.source), C.read(ex.student)
+    timed, src, student = runtimes.timed_notebook(ex), with_install_cell(C.read(ex.source)), C.read(ex.student)
     assert len(timed.cells) == len(src.cells) == len(student.cells)
     for t, s, st in zip(timed.cells, src.cells, student.cells):
         if C.is_solution(s):
