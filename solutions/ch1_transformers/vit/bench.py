@@ -6,8 +6,34 @@
 * Accuracy against patch size (1, 2, 4, 8), plotted to a PNG under /tmp.
 
 The model is the reference solution (``autograder.reference.load("vit")``); the training
-loop below is the notebook's (AdamW, one-cycle schedule, random affine augmentation).
+loop below is the notebook's (AdamW, one-cycle schedule, random affine augmentation), with
+the notebook's hyperparameters: keep the two in step.
 Run with ``./course bench vit`` (all cores; timings need a quiet machine).
+
+How the hyperparameters were chosen. The first version (dim 96, depth 2, 4 heads, MLP ratio
+2, batch 32, 40 epochs, AdamW lr 3e-3, weight decay 0.05, default augmentation) met the bar
+by a hair: test 97.56/96.67/97.11% (mean 97.11%) against 96.89% for logistic regression.
+A small search, scored on a validation split (a stratified 25% of the training set,
+random_state=1: 1,010 images to train, 337 to validate; seeds 0-2; the test set unused)
+with one change at a time; seconds are single-thread process CPU on the 1,010 images:
+
+  config (changes from the first version)               validation %           mean   CPU s
+  first version                                         97.63 97.33 98.52     97.82  ~21
+  + label smoothing 0.1                                 97.03 97.33 99.11     97.82  ~20
+  batch 64, 70 epochs, label smoothing 0.1              97.92 98.52 98.22     98.22  ~34
+  dim 64, depth 4, batch 64, 55 epochs, l.s. 0.1        95.55 97.33 98.52     97.13  ~40
+  batch 64, 70 epochs, l.s. 0.1, stronger augmentation  97.63 97.63 99.41     98.22  ~37
+    (degrees 15, scale 0.15, translate 0.75)
+  batch 64, 70 epochs                                   98.22 98.81 97.92     98.32  ~34
+  dim 64, depth 3, batch 64, 80 epochs, l.s. 0.1        97.33 98.22 97.03     97.53  ~35
+
+Longer training is what helps (batch 64 makes an epoch ~25% cheaper on the CPU, so 70
+epochs cost about what 50 did at batch 32); label smoothing, stronger augmentation and
+narrower, deeper models did not. Chosen: the last-but-one row, the simplest. On the test
+set, once: seeds 0-4 give 98.22, 98.44, 98.44, 97.11, 97.33% (mean of seeds 0-2 98.37%,
+of all five 97.91%); without augmentation the same training gives 97.33, 97.33, 96.89%.
+Training takes ~37-40 s of single-thread CPU per seed (~26 s wall with 2 threads on a
+quiet 2-core machine).
 """
 from __future__ import annotations
 
@@ -25,7 +51,7 @@ from dlcourse.testing import generator
 from dlcourse.vit_data import random_affine
 
 MODEL = dict(image_size=8, in_channels=1, num_classes=10, dim=96, depth=2, num_heads=4, mlp_ratio=2.0)
-EPOCHS, LR, BATCH, WEIGHT_DECAY = 40, 3e-3, 32, 0.05
+EPOCHS, LR, BATCH, WEIGHT_DECAY = 70, 3e-3, 64, 0.05
 SEEDS = (0, 1, 2)
 PATCH_SIZES = (1, 2, 4, 8)
 PLOT = os.environ.get("VIT_BENCH_PLOT", "/tmp/vit_accuracy_vs_patch_size.png")
