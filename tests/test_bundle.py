@@ -42,6 +42,11 @@ def test_bundle_leaks_no_solution_and_no_hidden_test(student_repo):
         if f.is_file() and f.suffix in {".ipynb", ".md", ".py", ".yml", ".txt", ".toml", ".json", ".bib"}:
             hits = leaks.found(f.read_text(errors="ignore"), secrets)
             assert not hits, f"{f.relative_to(student_repo)} shows hidden lines: {hits[:3]}"
+    for f in student_repo.rglob("*"):
+        if f.is_file() and f.suffix in {".ipynb", ".md", ".py", ".yml", ".txt", ".toml", ".json"}:
+            text = f.read_text(errors="ignore")
+            for marker in (C.BEGIN_SOLUTION, C.END_SOLUTION, C.BEGIN_HIDDEN, C.END_HIDDEN):
+                assert marker not in text, f"{f.relative_to(student_repo)} shows the marker {marker!r}"
     seed = str(paths.term_seed())
     for f in student_repo.rglob("*.ipynb"):
         assert seed not in f.read_text(), f"{f.name} holds the term seed"
