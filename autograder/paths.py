@@ -95,3 +95,22 @@ def exercise(name: str) -> Exercise:
         if e.name == name:
             return e
     raise KeyError(f"no exercise named {name!r}")
+
+
+def toc_files(root: Path = ROOT) -> list[str]:
+    """The book's pages in _toc.yml order (root page first), without extensions."""
+    import yaml
+
+    toc = yaml.safe_load((Path(root) / "_toc.yml").read_text())
+    out = [toc["root"]]
+
+    def walk(entries):
+        for e in entries:
+            if "file" in e:
+                out.append(e["file"])
+            walk(e.get("sections", []))
+            walk(e.get("chapters", []))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters", []))
+    return out

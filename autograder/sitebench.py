@@ -25,7 +25,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
 
 from . import paths
 from .bench import target
@@ -48,18 +47,7 @@ def copy_tree(dest: Path) -> None:
 
 def page_to_touch(root: Path) -> Path:
     """The first explanation page of the table of contents that runs code."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text())
-    files = []
-
-    def walk(entries):
-        for e in entries:
-            if "file" in e:
-                files.append(e["file"])
-            walk(e.get("sections", []))
-            walk(e.get("chapters", []))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters", []))
+    files = paths.toc_files(root)[1:]   # the root page is the landing page
     for f in files:
         page = root / f"{f}.md"
         if page.exists() and "{code-cell}" in page.read_text():
