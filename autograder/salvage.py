@@ -24,6 +24,10 @@ from pathlib import Path
 from . import cells as C
 
 
+def _added_key(cell) -> str:
+    return "cell:" + hashlib.sha256(cell.source.encode()).hexdigest()[:16]
+
+
 def cell_key(cell, owner: dict[str, str], items: list[str]) -> str | None:
     """What to neutralise when this cell kills the kernel: ``item:<name>``, ``cell:<hash>``
     for a cell the learner added, or None (a locked cell of the course's own)."""
@@ -33,7 +37,7 @@ def cell_key(cell, owner: dict[str, str], items: list[str]) -> str | None:
     if gid in owner:
         return f"item:{owner[gid]}"
     if not C.meta(cell):
-        return "cell:" + hashlib.sha256(cell.source.encode()).hexdigest()[:16]
+        return _added_key(cell)
     return None
 
 
@@ -54,8 +58,7 @@ def neutralise(nb, skip: list[dict]) -> int:
                 cell.source = (f"# The grader did not run your code for '{gid}': when it ran, {reason}.\n"
                                f"# This part scores 0; the other parts were graded without it.\n"
                                f"raise NotImplementedError({f'{gid} was not run: {reason}'!r})")
-            elif key.startswith("cell:") and not C.meta(cell) and \
-                    "cell:" + hashlib.sha256(cell.source.encode()).hexdigest()[:16] == key:
+            elif key.startswith("cell:") and not C.meta(cell) and _added_key(cell) == key:
                 cell.source = f"# The grader did not run this cell: when it ran, {reason}."
             else:
                 continue

@@ -115,6 +115,8 @@ def grade_one(ws: Workspace, task: dict, generated: set, tracker: salvage.Tracke
     skip = list(task.get("skip", []))   # cells that killed the kernel before (see salvage.py)
     cell_file = Path(task["result"]).with_suffix(".cell")
     cell_file.parent.mkdir(parents=True, exist_ok=True)
+    source = C.read(ex.source)
+    os.environ["DLCOURSE_SANDBOX"] = json.dumps({**paths.config()["grading"]["limits"], "cgroup": task["cgroup"]})
     while True:
         sub = clean
         if skip:
@@ -125,8 +127,7 @@ def grade_one(ws: Workspace, task: dict, generated: set, tracker: salvage.Tracke
             sub = clean.with_name("salvaged_" + clean.name)
             nbformat.write(nb, sub)
         ws.submit(student, ex, sub)
-        tracker.start(C.read(ex.source), cell_file)
-        os.environ["DLCOURSE_SANDBOX"] = json.dumps({**paths.config()["grading"]["limits"], "cgroup": task["cgroup"]})
+        tracker.start(source, cell_file)
         t1 = time.monotonic()
         try:
             out = ws.autograde(student, ex)
