@@ -5,8 +5,9 @@ Conventions (docs: README, "Writing an exercise"):
 * solution cell   ``solution: true``, ``grade_id = <item>``: the code the learner writes,
   between ``### BEGIN SOLUTION`` / ``### END SOLUTION``.
 * visible check   locked, not graded, ``grade_id = check_<item>``: quick sanity tests.
-* hidden test     locked, graded, ``grade_id = test_<item>`` or ``test_<item>_<what>``:
-  its body sits between ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS``.
+* graded cell     locked, graded, ``grade_id = test_<item>``: only ``judge_cell(...)``, a call
+  of the grading agent. Its hidden tests are the function ``test_<item>`` in the exercise's
+  ``hidden_tests.py``, run by the judge outside the notebook (``autograder/judge``).
 """
 from __future__ import annotations
 
@@ -16,6 +17,14 @@ import nbformat
 
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+
+
+def judge_cell(grade_id: str) -> str:
+    """The whole source of a graded cell: it hands the notebook to the judge."""
+    return ("# Hidden tests: when the notebook is graded, the grader calls your code from outside\n"
+            "# the notebook and compares it with a reference on many inputs (nothing to do here).\n"
+            "from dlcourse.agent import serve\n"
+            f"serve({grade_id!r})")
 
 
 def meta(cell) -> dict:

@@ -1,9 +1,9 @@
 """nbgrader preprocessor for feedback HTML: never show hidden tests or the reference.
 
-The autograded notebook holds the hidden-test cells (with the pasted reference) and
-tracebacks that quote them. Feedback keeps each graded cell's points and failure
-message, and replaces its source with a one-line note; every traceback is cut to its
-last line (``AssertionError: <message>``).
+Hidden tests run in the judge, so the autograded notebook holds none; a graded cell's
+output is the judge's verdict. Feedback keeps each graded cell's points and message and
+replaces its source with a one-line note; every traceback is cut to its last line
+(``AssertionError: <message>``), so nothing of the grader's code is quoted.
 """
 from nbgrader.preprocessors import NbGraderPreprocessor
 
@@ -16,16 +16,10 @@ def short_error(output) -> str:
 
 class HideTests(NbGraderPreprocessor):
     def preprocess_cell(self, cell, resources, index):
-        from .stage import PROOF
-
         if cell.cell_type != "code":
             return cell, resources
         kept = []
         for out in cell.get("outputs", []):
-            if out.output_type == "stream" and PROOF in out.get("text", ""):
-                out["text"] = "".join(l for l in out["text"].splitlines(True) if PROOF not in l)
-                if not out["text"]:
-                    continue
             if out.output_type == "error":
                 out["traceback"] = [short_error(out)]
             kept.append(out)

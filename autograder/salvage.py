@@ -70,7 +70,8 @@ class Tracker:
     """nbclient hook: remembers the key of the cell being executed, in memory and in a
     file (the parent reads the file after killing a worker at the wall-time limit)."""
 
-    def __init__(self):
+    def __init__(self, on_cell=None):
+        self.on_cell = on_cell  # also told of every cell (the judge arms itself on graded cells)
         self.owner: dict[str, str] = {}
         self.items: list[str] = []
         self.file: Path | None = None
@@ -86,6 +87,8 @@ class Tracker:
         return self
 
     def __call__(self, cell=None, cell_index=None, **_):
+        if self.on_cell is not None:
+            self.on_cell(cell)
         self.key = cell_key(cell, self.owner, self.items) if cell is not None else None
         if self.file is not None:
             self.file.write_text(json.dumps({"key": self.key, "index": cell_index}))

@@ -15,14 +15,13 @@ import shutil
 import sys
 import tempfile
 import time
-import uuid
 import warnings
 from pathlib import Path
 
 from . import cells as C
-from dlcourse import integrity
-
 from . import paths, salvage, sandbox, scan
+from .judge.server import Judge
+from .judge.suite import hidden_tests
 from .workspace import Workspace
 
 
@@ -44,40 +43,10 @@ def item_scores(ws: Workspace, ex: paths.Exercise, student: str) -> tuple[float,
         return nb.score, nb.max_score, items
 
 
-def unproven_cells(autograded: Path, nonce: str) -> list[str]:
-    """Graded cells that show no error yet never printed the proof: their tests were skipped."""
-    import nbformat
-
-    from .stage import PROOF
-
-    out = []
-    for cell in nbformat.read(autograded, as_version=4).cells:
-        if not C.is_graded(cell) or C.is_solution(cell):
-            continue
-        outputs = cell.get("outputs", [])
-        if any(o.output_type == "error" for o in outputs):
-            continue
-        text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
-        if PROOF + nonce not in text:
-            out.append(C.grade_id(cell))
-    return out
-
-
-def zero_cells(ws: Workspace, ex: paths.Exercise, student: str, grade_ids: list[str]) -> None:
-    """Override the autograder's score of these cells with 0 (nbgrader's manual score)."""
-    from nbgrader.api import Gradebook
-
-    with Gradebook(ws.db_url) as gb:
-        for gid in grade_ids:
-            g = gb.find_grade(gid, ex.name, ex.name, student)
-            g.manual_score = 0.0
-        gb.db.commit()
-
-
 def sanitize(path: Path, dest: Path) -> list[str]:
-    """Copy a submission, dropping code cells added above the locked set-up cell: code that
-    runs before ``dlcourse.setup()`` could tamper with what the integrity checks record.
-    (The course's own locked cells above it, the install cell, stay: nbgrader checks them.)"""
+    """Copy a submission, dropping code cells added above the locked set-up cell: the
+    notebook starts as the course wrote it (the install cell and set-up stay; nbgrader
+    checks them), and an instructor reading it is told what was removed."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
@@ -95,12 +64,13 @@ MAX_SALVAGE = 4                                        # cells neutralised per s
 
 
 def grade_one(ws: Workspace, task: dict, generated: set, tracker: salvage.Tracker) -> dict:
+    """Run the notebook under nbgrader in the sandbox; the judge scores its graded cells."""
     ex = paths.exercise(task["exercise"])
     student, path = task["student"], Path(task["path"])
     res = {"student": student, "exercise": ex.name, "sha256": sha256(path), "status": "ok",
            "review": "; ".join(scan.scan(path))}
     if ex.name not in generated:
-        ws.add_source(ex, nonce=ws.nonce)
+        ws.add_source(ex)
         ws.generate(ex)
         generated.add(ex.name)
     t0 = time.monotonic()
@@ -128,6 +98,7 @@ def grade_one(ws: Workspace, task: dict, generated: set, tracker: salvage.Tracke
             nbformat.write(nb, sub)
         ws.submit(student, ex, sub)
         tracker.start(source, cell_file)
+        ws.judge.begin(hidden_tests(ex.name), paths.term_seed())
         t1 = time.monotonic()
         try:
             out = ws.autograde(student, ex)
@@ -148,15 +119,9 @@ def grade_one(ws: Workspace, task: dict, generated: set, tracker: salvage.Tracke
     if skip:
         res["status"] = "partly graded: " + "; ".join(
             f"{salvage.describe(s['key'])} was not run ({s['reason']})" for s in skip)
-    autograded = ws.root / "autograded" / student / ex.name / ex.notebook
-    skipped = unproven_cells(autograded, ws.nonce)
-    if skipped:
-        zero_cells(ws, ex, student, skipped)
-        res["review"] = "; ".join(filter(None, [f"hidden tests did not run ({', '.join(skipped)}): scored 0",
-                                                res["review"]]))
     res["score"], res["max_score"], res["items"] = item_scores(ws, ex, student)
-    if integrity.MESSAGE in autograded.read_text(errors="ignore"):
-        res["review"] = "; ".join(filter(None, ["integrity check failed (tampering)", res["review"]]))
+    res["judge"] = {gid: {"passed": v.passed, "seconds": round(v.seconds, 2), "calls": v.calls}
+                    for gid, v in ws.judge.verdicts.items()}
     t1 = time.monotonic()
     html = ws.feedback(student, ex)
     timing["feedback"] = time.monotonic() - t1
@@ -179,9 +144,12 @@ def main(workdir: str, use_sandbox: str) -> None:
         # unix socket paths must stay short (< 108 bytes): a private folder under /tmp
         ipc = tempfile.mkdtemp(prefix="dlc-ipc-")
         extra = {"kernel_name": sandbox.KERNEL_NAME, "ipc": ipc + "/k"}
-    tracker = salvage.Tracker()
-    ws = Workspace(Path(workdir) / "nbgrader", on_cell_execute=tracker, **extra)
-    ws.nonce = uuid.uuid4().hex  # new each worker run: the proof a hidden cell really ran
+    # the judge listens where the sandbox can reach it (the IPC folder is bound inside)
+    sock_dir = extra["ipc"].rsplit("/", 1)[0] if extra else tempfile.mkdtemp(prefix="dlc-judge-")
+    judge = Judge(f"{sock_dir}/judge.sock", call_timeout=float(paths.config()["grading"].get("call_timeout_s", 60)))
+    os.environ["DLCOURSE_JUDGE"] = judge.path
+    tracker = salvage.Tracker(on_cell=judge.arm)
+    ws = Workspace(Path(workdir) / "nbgrader", on_cell_execute=tracker, judge=judge, **extra)
     generated: set = set()
     for line in sys.stdin:
         task = json.loads(line)

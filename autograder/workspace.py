@@ -57,9 +57,10 @@ def kernel_env(threads: int = 1) -> dict:
 
 class Workspace:
     def __init__(self, root: Path, timeout: int | None = None, kernel_name: str | None = None, ipc: str | None = None,
-                 on_cell_execute=None):
+                 on_cell_execute=None, judge=None):
         self.root = Path(root).resolve()
         self.on_cell_execute = on_cell_execute  # nbclient hook (salvage.Tracker)
+        self.judge = judge                      # judge.server.Judge: its verdicts score the graded cells
         self.root.mkdir(parents=True, exist_ok=True)
         timeout = timeout or int(paths.config()["grading"]["cell_timeout_s"])
         (self.root / "nbgrader_config.py").write_text(
@@ -89,6 +90,17 @@ class Workspace:
         cfg = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
         if self.on_cell_execute is not None:
             cfg.Execute.on_cell_execute = self.on_cell_execute
+        if self.judge is not None:
+            from nbconvert.preprocessors import ClearMetadataPreprocessor
+            from nbgrader import preprocessors as P
+
+            from .judge.server import JudgeVerdicts
+
+            # nbgrader's own list with the judge's verdicts written just before they are scored
+            cfg.Autograde.autograde_preprocessors = [
+                P.Execute, P.IgnorePattern, ClearMetadataPreprocessor, P.LimitOutput, JudgeVerdicts,
+                P.SaveAutoGrades, P.AssignLatePenalties, P.CheckCellMetadata]
+            cfg.JudgeVerdicts.judge = self.judge
         os.environ.update(kernel_env())  # the kernels nbgrader starts inherit this
         return NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
 
@@ -98,9 +110,9 @@ class Workspace:
             res["message"] = _last_error(res)
         return res
 
-    def add_source(self, ex: paths.Exercise, seed: int | None = None, nonce: str | None = None) -> Path:
-        """Stage the exercise's source notebook (reference + seed pasted into hidden tests)."""
-        nb = stage.stage(nbformat.read(ex.source, as_version=4), paths.term_seed() if seed is None else seed, nonce)
+    def add_source(self, ex: paths.Exercise) -> Path:
+        """Stage the exercise's source notebook (with the install cell)."""
+        nb = stage.stage(nbformat.read(ex.source, as_version=4))
         folder = self.root / "source" / ex.name
         if folder.exists():
             shutil.rmtree(folder)
