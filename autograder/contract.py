@@ -23,6 +23,8 @@ import nbformat
 
 from . import cells as C
 from . import paths, stage, variants
+from .judge.server import Judge
+from .judge.suite import HiddenTests
 
 
 @dataclasses.dataclass
@@ -104,7 +106,9 @@ def check(ex: paths.Exercise, timeout: float = 600) -> Report:
     sources = variants.solution_sources(src)
     with tempfile.TemporaryDirectory() as tmp:
         staged = Path(tmp) / ex.notebook
-        nbformat.write(stage.stage(src, paths.term_seed()), staged)
+        nbformat.write(stage.stage(src), staged)
+        judge = Judge(Path(tmp) / "judge.sock", trust_hello=True)  # the course's own code only
+        judge.begin(HiddenTests(ex), paths.term_seed())
         plan = {}
         for name, ch in changes.items():
             try:
@@ -112,15 +116,24 @@ def check(ex: paths.Exercise, timeout: float = 600) -> Report:
             except (ValueError, KeyError) as e:
                 problems.append(f"{name}: cannot build: {e}")
         (Path(tmp) / "plan.json").write_text(json.dumps(plan))
-        env = dict(os.environ, DLCOURSE_SCALE="short", DLCOURSE_THREADS="1", OMP_NUM_THREADS="1", MPLBACKEND="Agg")
+        env = dict(os.environ, DLCOURSE_SCALE="short", DLCOURSE_THREADS="1", OMP_NUM_THREADS="1", MPLBACKEND="Agg",
+                   DLCOURSE_JUDGE=judge.path)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(paths.ROOT), env.get("PYTHONPATH")]))
         proc = subprocess.run(
             [sys.executable, "-m", "autograder.runner", str(staged), str(Path(tmp) / "plan.json"), str(Path(tmp) / "res.json")],
             cwd=ex.folder, env=env, capture_output=True, text=True, timeout=timeout,
         )
+        judge.wait()
+        judge.close()
         if proc.returncode != 0:
             raise RuntimeError(f"runner failed for {ex}:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
         results = json.loads((Path(tmp) / "res.json").read_text())
+    for name, res in results.items():   # graded cells: the judge's verdicts
+        for gid in lay.points:
+            # a cell that ran before a variant's fork was judged in the solution's run
+            ran = res.get("ran")
+            v = judge.verdicts.get((name if ran is None or gid in ran else "solution", gid))
+            res["cells"][gid] = None if v is not None and v.passed else (v.message if v else "did not reach the judge")
     for name, res in results.items():
         if res.get("error"):
             problems.append(f"{name}: {res['error']}")

@@ -8,7 +8,9 @@ cell of an item that has variants, it forks once per variant; each child runs th
 with the variant's code and every cell after it, then reports which check/test cells
 passed. Imports and earlier cells are paid once. A cell passes as nbgrader would score
 it: no exception and nothing on stderr except Python warnings (nbgrader's
-``IgnorePattern`` is configured with the same pattern).
+``IgnorePattern`` is configured with the same pattern). Graded cells connect to the
+judge (``DLCOURSE_JUDGE``, started by ``contract.py``) and name their run in
+``DLCOURSE_JUDGE_TAG``; their verdicts come from the judge, not from here.
 """
 from __future__ import annotations
 
@@ -64,14 +66,16 @@ def _execute(cells, start: int, ns: dict, replaced: str | None = None) -> dict:
     return results
 
 
-def _fork(cells, i, ns, code, timeout, prior: dict) -> dict:
+def _fork(cells, i, ns, code, timeout, prior: dict, tag: str) -> dict:
     r, w = os.pipe()
     t0 = time.monotonic()
     pid = os.fork()
     if pid == 0:  # child
         os.close(r)
+        os.environ["DLCOURSE_JUDGE_TAG"] = tag
         try:
-            res = {"cells": {**prior, **_execute(cells, i, ns, code)}, "error": None}
+            own = _execute(cells, i, ns, code)
+            res = {"cells": {**prior, **own}, "ran": list(own), "error": None}
         except BaseException:  # noqa: BLE001
             res = {"cells": {}, "error": traceback.format_exc()[-500:]}
         with os.fdopen(w, "w") as f:
@@ -98,11 +102,12 @@ def run(staged_path: str, plan: dict, timeout: float = 300) -> dict:
     for name, spec in plan.items():
         by_item.setdefault(spec["item"], []).append((name, spec["code"]))
     ns = {"__name__": "__main__"}
+    os.environ["DLCOURSE_JUDGE_TAG"] = "solution"
     out, solution, own_time = {}, {}, 0.0
     for i, cell in enumerate(cells):
         if C.is_solution(cell):
             for name, code in by_item.get(C.grade_id(cell), []):
-                out[name] = _fork(cells, i, ns, code, timeout, solution)
+                out[name] = _fork(cells, i, ns, code, timeout, solution, name)
         t0 = time.monotonic()
         failure = _run_cell(cell.source, ns, f"<cell {i}>")
         own_time += time.monotonic() - t0

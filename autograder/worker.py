@@ -20,6 +20,7 @@ from pathlib import Path
 
 from . import cells as C
 from . import paths, salvage, sandbox, scan
+from .judge import meter
 from .judge.server import Judge
 from .judge.suite import hidden_tests
 from .workspace import Workspace
@@ -86,6 +87,7 @@ def grade_one(ws: Workspace, task: dict, generated: set, tracker: salvage.Tracke
     cell_file = Path(task["result"]).with_suffix(".cell")
     cell_file.parent.mkdir(parents=True, exist_ok=True)
     source = C.read(ex.source)
+    sandboxed = ws.sandboxed
     os.environ["DLCOURSE_SANDBOX"] = json.dumps({**paths.config()["grading"]["limits"], "cgroup": task["cgroup"]})
     while True:
         sub = clean
@@ -99,6 +101,7 @@ def grade_one(ws: Workspace, task: dict, generated: set, tracker: salvage.Tracke
         ws.submit(student, ex, sub)
         tracker.start(source, cell_file)
         ws.judge.begin(hidden_tests(ex.name), paths.term_seed())
+        ws.judge.meter = meter.cgroup_meter(task["cgroup"]) if sandboxed else None
         t1 = time.monotonic()
         try:
             out = ws.autograde(student, ex)
@@ -150,6 +153,7 @@ def main(workdir: str, use_sandbox: str) -> None:
     os.environ["DLCOURSE_JUDGE"] = judge.path
     tracker = salvage.Tracker(on_cell=judge.arm)
     ws = Workspace(Path(workdir) / "nbgrader", on_cell_execute=tracker, judge=judge, **extra)
+    ws.sandboxed = bool(extra)
     generated: set = set()
     for line in sys.stdin:
         task = json.loads(line)

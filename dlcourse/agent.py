@@ -89,7 +89,7 @@ class Agent:
 
     # ---------------------------------------------------------------- the loop
     def run(self, test_id: str) -> None:
-        self.send({"hello": test_id, "tag": os.environ.get("DLCOURSE_JUDGE_TAG", "")})
+        self.send({"hello": test_id, "tag": os.environ.get("DLCOURSE_JUDGE_TAG", ""), "pid": os.getpid()})
         while True:
             try:
                 msg = self.receive()

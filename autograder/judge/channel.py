@@ -37,6 +37,7 @@ class Channel:
         self.tickets: dict[int, tuple] = {}
         self.broken: str | None = None
         self.calls = 0
+        self.meter = None                   # meter.CgroupMeter / ProcMeter, set by the host
 
     # ------------------------------------------------------------ transport
     def _send(self, msg) -> None:

@@ -17,6 +17,11 @@ import torch.nn as nn
 from dlcourse import wire
 
 from .channel import Channel, LearnerError
+from .meter import Unmeasurable
+
+
+class Measurement:
+    peak: int = 0
 
 
 class Remote:
@@ -38,7 +43,7 @@ class Remote:
 
     def __call__(self, *args, **kwargs):
         return self._learner._wrap(self._ch.ask(self._msg("call", args=list(args), kwargs=kwargs,
-                                                          patch=self._learner._patch, no_grad=True)))
+                                                          patch=self._learner._patch)))
 
     def grad(self, *args, upstream, **kwargs):
         """Call with gradients: every floating-point tensor argument requires grad, the
@@ -116,6 +121,23 @@ class Learner:
                                      f"{e.message[:200]}") from None
             return
         raise AssertionError(f"expected your code to raise {' or '.join(sorted(want))}")
+
+    @contextlib.contextmanager
+    def memory(self):
+        """Peak memory the learner's process used above its level at the start, measured
+        from outside the process (``meter.py``)::
+
+            with learner.memory() as m:
+                learner.f(big_input)
+            assert m.peak < budget
+        """
+        meter = self._ch.meter
+        if meter is None:
+            raise Unmeasurable("memory cannot be measured on this machine (no cgroup, no /proc)")
+        m = Measurement()
+        meter.reset()
+        yield m
+        m.peak = meter.peak()
 
     def load_fixtures(self, source: str) -> None:
         self._ch.ask({"op": "fixtures", "source": source})

@@ -43,6 +43,7 @@ class Judge:
         self.seed = 0
         self.armed: str | None = None
         self.verdicts: dict = {}
+        self.meter = None   # of the learner's process (grading: its cgroup); see meter.py
         self.idle = threading.Event()
         self.idle.set()
         threading.Thread(target=self._loop, daemon=True).start()
@@ -76,6 +77,7 @@ class Judge:
     def _judge(self, conn) -> None:
         gid, self.armed = self.armed, None
         ch = Channel(conn, self.call_timeout)
+        ch.meter = self.meter
         try:
             hello = ch.hello()
         except ChannelBroken as e:
@@ -86,6 +88,10 @@ class Judge:
         if self.trust_hello:
             gid = str(hello.get("hello"))
             key = (str(hello.get("tag")), gid)
+            if isinstance(hello.get("pid"), int):
+                from .meter import ProcMeter
+
+                ch.meter = ProcMeter(hello["pid"])
         if self.suite is None or gid not in self.suite.graded or key in self.verdicts:
             return   # not a graded cell's turn, or a second try at the same cell
         self.verdicts[key] = self.suite.run(gid, ch, self.seed)

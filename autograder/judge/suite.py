@@ -49,6 +49,10 @@ class HiddenTests:
         self.module = _load(ex.folder / "hidden_tests.py", f"hidden_tests_{ex.name}")
         fixtures = ex.folder / "fixtures.py"
         self.fixtures = fixtures.read_text() if fixtures.exists() else None
+        if self.fixtures:   # the same scaffolding in the judge, for the reference's side
+            fx: dict = {"__name__": "fixtures"}
+            exec(compile(self.fixtures, str(fixtures), "exec"), fx)
+            self.ref.fixtures = types.SimpleNamespace(**{k: v for k, v in fx.items() if not k.startswith("__")})
         self.graded = [C.grade_id(c) for c in nb.cells if C.is_graded(c) and not C.is_solution(c)]
         missing = [g for g in self.graded if not callable(getattr(self.module, g, None))]
         if missing:
