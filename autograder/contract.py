@@ -108,7 +108,6 @@ def check(ex: paths.Exercise, timeout: float = 600) -> Report:
         staged = Path(tmp) / ex.notebook
         nbformat.write(stage.stage(src), staged)
         judge = Judge(Path(tmp) / "judge.sock", trust_hello=True)  # the course's own code only
-        judge.begin(HiddenTests(ex), paths.term_seed())
         plan = {}
         for name, ch in changes.items():
             try:
@@ -116,6 +115,8 @@ def check(ex: paths.Exercise, timeout: float = 600) -> Report:
             except (ValueError, KeyError) as e:
                 problems.append(f"{name}: cannot build: {e}")
         (Path(tmp) / "plan.json").write_text(json.dumps(plan))
+        judge.begin(HiddenTests(ex), paths.term_seed(),
+                    lambda tag: {**sources, **({plan[tag]["item"]: plan[tag]["code"]} if tag in plan else {})})
         env = dict(os.environ, DLCOURSE_SCALE="short", DLCOURSE_THREADS="1", OMP_NUM_THREADS="1", MPLBACKEND="Agg",
                    DLCOURSE_JUDGE=judge.path)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(paths.ROOT), env.get("PYTHONPATH")]))

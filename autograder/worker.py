@@ -60,6 +60,17 @@ def sanitize(path: Path, dest: Path) -> list[str]:
     return [f"{len(dropped)} code cell(s) above the set-up cell removed"] if dropped else []
 
 
+def solution_sources(path: Path) -> dict[str, str]:
+    """{item: source} of the submission's solution cells, for the judge's form checks."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception:  # noqa: BLE001 - nbgrader reports a broken file itself
+        return {}
+    return {C.grade_id(c): c.source for c in nb.cells if C.is_solution(c) and isinstance(c.source, str)}
+
+
 SALVAGEABLE = ("the kernel died", "a cell ran longer")   # nbgrader gave up on the whole notebook
 MAX_SALVAGE = 4                                        # cells neutralised per submission, at most
 
@@ -100,7 +111,7 @@ def grade_one(ws: Workspace, task: dict, generated: set, tracker: salvage.Tracke
             nbformat.write(nb, sub)
         ws.submit(student, ex, sub)
         tracker.start(source, cell_file)
-        ws.judge.begin(hidden_tests(ex.name), paths.term_seed())
+        ws.judge.begin(hidden_tests(ex.name), paths.term_seed(), solution_sources(sub))
         ws.judge.meter = meter.cgroup_meter(task["cgroup"]) if sandboxed else None
         t1 = time.monotonic()
         try:

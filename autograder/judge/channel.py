@@ -38,6 +38,7 @@ class Channel:
         self.broken: str | None = None
         self.calls = 0
         self.meter = None                   # meter.CgroupMeter / ProcMeter, set by the host
+        self.sources: dict[str, str] = {}   # item -> submitted solution cell text, set by the host
 
     # ------------------------------------------------------------ transport
     def _send(self, msg) -> None:

@@ -77,6 +77,11 @@ class Learner:
             raise AttributeError(name)
         return Remote(self._ch, self, ("name", name))
 
+    def source(self, item: str) -> str:
+        """The text of the learner's solution cell of ``item``, as submitted (read by the
+        grader from the notebook file, not asked of the notebook's process); see structure.py."""
+        return self._ch.sources.get(item, "")
+
     def fixture(self, name: str) -> Remote:
         """An object of the exercise's ``fixtures.py``, which runs in the learner's process."""
         return Remote(self._ch, self, ("fixture", name))

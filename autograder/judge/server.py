@@ -51,9 +51,12 @@ class Judge:
     def __deepcopy__(self, memo):  # traitlets deep-copies config values: keep this one shared
         return self
 
-    def begin(self, suite: HiddenTests, seed: int) -> None:
+    def begin(self, suite: HiddenTests, seed: int, sources=None) -> None:
+        """``sources``: {item: solution cell text} of the submission, or (contract) a
+        function tag -> that dict."""
         self.idle.wait(self.call_timeout * 2)
         self.suite, self.seed, self.armed, self.verdicts = suite, seed, None, {}
+        self.sources = sources or {}
 
     def arm(self, cell) -> None:
         """nbclient hook: the cell about to run (a graded test cell arms the judge)."""
@@ -85,6 +88,7 @@ class Judge:
                 self.verdicts[gid] = Verdict(False, str(e))
             return
         key = gid
+        ch.sources = self.sources if isinstance(self.sources, dict) else {}
         if self.trust_hello:
             gid = str(hello.get("hello"))
             key = (str(hello.get("tag")), gid)
@@ -92,6 +96,8 @@ class Judge:
                 from .meter import ProcMeter
 
                 ch.meter = ProcMeter(hello["pid"])
+            if callable(self.sources):
+                ch.sources = self.sources(str(hello.get("tag")))
         if self.suite is None or gid not in self.suite.graded or key in self.verdicts:
             return   # not a graded cell's turn, or a second try at the same cell
         self.verdicts[key] = self.suite.run(gid, ch, self.seed)
