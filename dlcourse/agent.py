@@ -101,11 +101,10 @@ class Agent:
 
     def answer(self, msg: dict) -> None:
         try:
-            result = getattr(self, "op_" + msg["op"])(msg)
+            reply = wire.encode({"result": getattr(self, "op_" + msg["op"])(msg)}, handle_of=self.handle)
         except Exception as e:  # noqa: BLE001 - the learner's code may raise anything
-            self.send({"error": type(e).__name__, "message": str(e)[:2000]})
-            return
-        self.send({"result": result})
+            reply = wire.encode({"error": type(e).__name__, "message": str(e)[:2000]})
+        wire.send(self.sock, reply)
 
     def target(self, msg):
         kind, name = msg["target"]

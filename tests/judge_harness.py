@@ -32,11 +32,12 @@ class _Suite:
     ref = None
 
 
-def judge(code: str, test, timeout: float = 20.0, call_timeout: float = 10.0, fixtures=None) -> Verdict:
+def judge(code: str, test, timeout: float = 20.0, call_timeout: float = 10.0, fixtures=None, raw=False) -> Verdict:
+    """``raw``: ``code`` speaks to the socket itself (a forged agent) instead of serve()."""
     with tempfile.TemporaryDirectory() as tmp:
         j = Judge(Path(tmp) / "j.sock", call_timeout=call_timeout, trust_hello=True)
         j.begin(_Suite(test, fixtures), 1234)
-        script = textwrap.dedent(code) + "\nfrom dlcourse.agent import serve\nserve('test_x')\n"
+        script = textwrap.dedent(code) + ("" if raw else "\nfrom dlcourse.agent import serve\nserve('test_x')\n")
         env = dict(os.environ, DLCOURSE_JUDGE=j.path, DLCOURSE_JUDGE_TAG="t", OMP_NUM_THREADS="1",
                    PYTHONPATH=str(ROOT))
         try:
