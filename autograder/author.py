@@ -11,7 +11,8 @@ headers::
     # %% locked id=setup         read-only code that grading restores (imports, data)
     # %% solution id=<item>      the learner's cell; wrap the answer in BEGIN/END SOLUTION
     # %% check id=check_<item>   visible tests (locked, no points)
-    # %% test id=test_<item> points=4   hidden tests (locked, graded)
+    # %% test id=test_<item> points=4   graded cell (its body is replaced by the judge's
+                                        call; write the tests in hidden_tests.py)
 """
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ import re
 import sys
 
 import nbformat
+
+from . import cells as C
 
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 LANGUAGE_INFO = {
@@ -63,6 +66,8 @@ def convert(draft: str):
             nb.cells.append(nbformat.v4.new_markdown_cell(_markdown(lines)))
             continue
         cell = nbformat.v4.new_code_cell("\n".join(lines).strip("\n"))
+        if header.startswith("test "):
+            cell.source = C.judge_cell(dict(o.split("=", 1) for o in header.split()[1:])["id"])
         if header:
             kind, *opts = header.split()
             kv = dict(o.split("=", 1) for o in opts)

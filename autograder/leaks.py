@@ -1,8 +1,8 @@
 """Contract point 6: no solution code and no hidden-test text where learners can see it.
 
 A "secret" is a distinctive line (>= 16 characters once whitespace is collapsed) from a
-solution region or a hidden-test region of a source notebook that does not also occur in
-a part learners may see (markdown, visible cells, the code outside the markers).
+solution region of a source notebook or from the exercise's hidden tests that does not
+also occur in a part learners may see (markdown, visible cells, the code outside the markers).
 """
 from __future__ import annotations
 
@@ -20,17 +20,18 @@ def _norm(line: str) -> str:
     return _WS.sub(" ", line).strip()
 
 
-def secrets(source_nb, solution: bool = True, tests: bool = True) -> set[str]:
-    hidden, visible = [], []
+def secrets(source_nb, solution: bool = True, hidden_tests: str = "") -> set[str]:
+    """Distinctive lines of the solution regions (``solution``) and of ``hidden_tests``
+    (the text of an exercise's hidden_tests.py) that learners never see."""
+    hidden, visible = hidden_tests.splitlines(), []
     for cell in source_nb.cells:
         src = cell.source
         if cell.cell_type != "code":
             visible.append(src)
             continue
         sol = C.marked_lines(src, C.BEGIN_SOLUTION, C.END_SOLUTION)
-        tst = C.marked_lines(src, C.BEGIN_HIDDEN, C.END_HIDDEN)
-        hidden += (sol if solution else []) + (tst if tests else [])
-        inside = set(sol) | set(tst)
+        hidden += sol if solution else []
+        inside = set(sol)
         visible += [l for l in src.splitlines() if l not in inside]
     seen = _norm("\n".join(visible))
     out = set()
@@ -39,6 +40,11 @@ def secrets(source_nb, solution: bool = True, tests: bool = True) -> set[str]:
         if len(n) >= MIN_LEN and not n.startswith("#") and n not in seen:
             out.add(n)
     return out
+
+
+def exercise_secrets(ex, solution: bool = True) -> set[str]:
+    tests = ex.folder / "hidden_tests.py"
+    return secrets(C.read(ex.source), solution, tests.read_text() if tests.exists() else "")
 
 
 def html_text(page: str) -> str:

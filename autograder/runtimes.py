@@ -48,7 +48,7 @@ BUSY_RATIO = 0.75  # kernel CPU seconds below this share of the wall time: it wa
 
 def timed_notebook(ex: paths.Exercise) -> nbformat.NotebookNode:
     """The learner's notebook with the reference solution filled in: solution markers
-    dropped, hidden-test blocks cut out of the graded cells, no outputs."""
+    dropped, no outputs (graded cells only call the grading agent, a no-op outside grading)."""
     nb = with_install_cell(copy.deepcopy(C.read(ex.source)))   # as the release step does
     for cell in nb.cells:
         if cell.cell_type != "code":
@@ -56,17 +56,6 @@ def timed_notebook(ex: paths.Exercise) -> nbformat.NotebookNode:
         cell.outputs, cell.execution_count = [], None
         if C.is_solution(cell):
             cell.source = C.solution_body(cell.source)
-        elif C.BEGIN_HIDDEN in cell.source:
-            kept, inside = [], False
-            for line in cell.source.splitlines():
-                s = line.strip()
-                if s == C.BEGIN_HIDDEN:
-                    inside = True
-                elif s == C.END_HIDDEN:
-                    inside = False
-                elif not inside:
-                    kept.append(line)
-            cell.source = "\n".join(kept)
     return nb
 
 

@@ -15,6 +15,7 @@ _CALLS = {"exec", "eval", "compile", "__import__", "globals", "setattr", "delatt
 _MODULES = {"ctypes", "socket", "subprocess", "threading", "multiprocessing", "signal", "gc", "inspect",
             "importlib", "builtins", "sys", "pty", "shutil"}
 _ATTRS = {"input_transformers_post", "input_transformers_cleanup", "set_custom_exc", "showtraceback",
+          "ast_transformers", "run_cell", "shell_handlers", "display_pub", "kernel",
           "register_magic_function", "events", "modules", "_exit", "settrace", "setprofile", "__code__",
           "__globals__", "__builtins__", "__class__", "__subclasses__"}
 _PATCHED_ROOTS = {"torch", "np", "numpy", "F", "nn", "math", "dlcourse", "check_close", "check_tensor"}
@@ -30,6 +31,10 @@ def _flags_in(source: str) -> set[str]:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
             flags.update(f"imports {n.split('.')[0]}" for n in names if n.split(".")[0] in _MODULES)
+            # the notebook's end of the grading channel: nothing an answer needs
+            flags.update(f"imports {n}" for n in names if n.startswith(("dlcourse.agent", "dlcourse.wire")))
+            if isinstance(node, ast.ImportFrom) and node.module == "dlcourse":
+                flags.update(f"imports dlcourse.{a.name}" for a in node.names if a.name in ("agent", "wire"))
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _CALLS:
             flags.add(f"calls {node.func.id}()")
         elif isinstance(node, ast.Attribute) and node.attr in _ATTRS:

@@ -85,8 +85,18 @@ def grade_one(ws: Workspace, task: dict, generated: set, tracker: salvage.Tracke
         ws.add_source(ex)
         ws.generate(ex)
         generated.add(ex.name)
+    scratch = Path(tempfile.mkdtemp(prefix="dlc-sub-"))
+    try:
+        return _grade(ws, task, generated, tracker, ex, scratch, res)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _grade(ws, task, generated, tracker, ex, scratch, res):
+    """grade_one's work in a scratch folder that is removed afterwards."""
+    student, path = task["student"], Path(task["path"])
     t0 = time.monotonic()
-    clean = Path(tempfile.mkdtemp(prefix="dlc-sub-")) / ex.notebook
+    clean = scratch / ex.notebook
     try:
         notes = sanitize(path, clean)
     except Exception:  # noqa: BLE001 - not a notebook: let nbgrader say so
@@ -136,6 +146,10 @@ def grade_one(ws: Workspace, task: dict, generated: set, tracker: salvage.Tracke
     res["score"], res["max_score"], res["items"] = item_scores(ws, ex, student)
     res["judge"] = {gid: {"passed": v.passed, "seconds": round(v.seconds, 2), "calls": v.calls}
                     for gid, v in ws.judge.verdicts.items()}
+    unreached = [g for g in hidden_tests(ex.name).graded if g not in ws.judge.verdicts]
+    if unreached and not skip:   # a graded cell that never called the judge: changed or blanked
+        res["review"] = "; ".join(filter(None, [f"hidden tests could not reach the code ({', '.join(unreached)})",
+                                                res["review"]]))
     t1 = time.monotonic()
     html = ws.feedback(student, ex)
     timing["feedback"] = time.monotonic() - t1
@@ -146,6 +160,19 @@ def grade_one(ws: Workspace, task: dict, generated: set, tracker: salvage.Tracke
     timing["total"] = time.monotonic() - t0
     res["timing"] = {k: round(v, 2) for k, v in timing.items()}
     return res
+
+
+def discard_files(ws: Workspace, student: str, ex_name: str, notebook: str) -> None:
+    """Keep only the notebooks and the feedback page of a graded submission: files the
+    notebook wrote while it ran (nbgrader copies its folder into autograded/ and feedback/)
+    would otherwise stay, up to the file-size limit each, for every student."""
+    for kind in ("submitted", "autograded", "feedback"):
+        folder = ws.root / kind / student / ex_name
+        if not folder.is_dir():
+            continue
+        for p in folder.iterdir():
+            if p.name not in (notebook, f"{ex_name}.html"):
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() and not p.is_symlink() else p.unlink(missing_ok=True)
 
 
 def main(workdir: str, use_sandbox: str) -> None:
@@ -160,7 +187,9 @@ def main(workdir: str, use_sandbox: str) -> None:
         extra = {"kernel_name": sandbox.KERNEL_NAME, "ipc": ipc + "/k"}
     # the judge listens where the sandbox can reach it (the IPC folder is bound inside)
     sock_dir = extra["ipc"].rsplit("/", 1)[0] if extra else tempfile.mkdtemp(prefix="dlc-judge-")
-    judge = Judge(f"{sock_dir}/judge.sock", call_timeout=float(paths.config()["grading"].get("call_timeout_s", 60)))
+    grading = paths.config()["grading"]
+    judge = Judge(f"{sock_dir}/judge.sock", call_timeout=float(grading.get("call_timeout_s", 60)),
+                  reply_bytes=int(float(grading.get("reply_mb", 256)) * (1 << 20)))
     os.environ["DLCOURSE_JUDGE"] = judge.path
     tracker = salvage.Tracker(on_cell=judge.arm)
     ws = Workspace(Path(workdir) / "nbgrader", on_cell_execute=tracker, judge=judge, **extra)
@@ -173,6 +202,8 @@ def main(workdir: str, use_sandbox: str) -> None:
         except Exception as e:  # noqa: BLE001 - one bad submission must not stop the batch
             res = {"student": task["student"], "exercise": task["exercise"], "sha256": sha256(task["path"]),
                    "status": f"could not grade: {type(e).__name__}: {str(e)[:300]}"}
+        finally:
+            discard_files(ws, task["student"], task["exercise"], f"{task['exercise']}.ipynb")
         tmp = Path(task["result"]).with_suffix(".tmp")
         tmp.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(json.dumps(res, indent=1))

@@ -63,6 +63,8 @@ class Agent:
         if isinstance(x, wire.Ref):
             if x.kind == "fixture":
                 return self.fixtures[x.name]
+            if x.kind == "name":
+                return self.ns[x.name]
             if x.kind == "callback":
                 return _callback(self, x.name)
             if x.kind == "module":

@@ -1,7 +1,4 @@
 """The pieces of the pipeline on a tiny synthetic exercise: authoring, staging, variants."""
-import ast
-
-import nbformat
 import pytest
 
 from autograder import author, cells, leaks, stage, variants
@@ -27,14 +24,12 @@ def quad(x):
 # %% check id=check_double
 assert double(1) == 2
 # %% test id=test_double points=2
-### BEGIN HIDDEN TESTS
-assert double(3) == _ref_double(3)
-### END HIDDEN TESTS
 # %% test id=test_quad points=3
-### BEGIN HIDDEN TESTS
-assert quad(_SEED) == _ref_quad(_SEED)
-### END HIDDEN TESTS
 '''
+HIDDEN = """
+def test_quad(learner, ref, seed):
+    assert learner.quad(seed) == ref.quad(seed), "quad is wrong"
+"""
 HELPER = "\n# %% solution id=helper\ndef helper(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n"
 
 
@@ -61,27 +56,16 @@ def test_layout_assigns_tests_to_items(nb):
     assert cells.item_of("test_double_extra", ["double", "double_extra"]) == "double_extra"
 
 
-def test_reference_is_renamed_throughout(nb):
-    code = stage.reference_code(nb)
-    tree = ast.parse(code)
-    defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
-    assert defined == {"_ref_helper", "_ref_double", "_ref_quad"}
-    called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-    # the reference chain never calls a learner's function
-    assert called == {"_ref_helper", "_ref_double"}
-
-
-def test_staged_notebook_runs_and_learner_cannot_break_reference(nb):
-    staged = stage.stage(nb, seed=7)
-    hidden = [c.source for c in staged.cells if cells.is_graded(c)]
-    assert all("_SEED = 7" in h and "def _ref_double" in h for h in hidden)
+def test_graded_cells_only_call_the_judge(nb):
+    graded = [c for c in nb.cells if cells.is_graded(c)]
+    assert [c.source for c in graded] == [cells.judge_cell("test_double"), cells.judge_cell("test_quad")]
+    staged = stage.stage(nb)
+    assert cells.grade_id(next(c for c in staged.cells if c.cell_type == "code")) == "install"
     ns = {}
-    for c in staged.cells:
-        if c.cell_type == "code":
-            exec(c.source, ns)
-    # a learner who breaks helper() later still gets the reference right
-    ns["helper"] = lambda x: 0
-    assert ns["_ref_quad"](3) == 12 and ns["quad"](3) == 0
+    for c in staged.cells:   # outside grading the judge's call only says so
+        if c.cell_type == "code" and cells.grade_id(c) not in ("install", "setup"):
+            exec(cells.solution_body(c.source), ns)
+    assert ns["quad"](3) == 12
 
 
 def test_variant_edits_must_match_exactly_once(nb):
@@ -95,9 +79,10 @@ def test_variant_edits_must_match_exactly_once(nb):
 
 
 def test_secrets_are_solution_and_hidden_lines_only(nb):
-    sec = leaks.secrets(nb)
+    sec = leaks.secrets(nb, hidden_tests=HIDDEN)
     assert "return double(double(x))" in sec
-    assert "assert quad(_SEED) == _ref_quad(_SEED)" in sec
+    assert 'assert learner.quad(seed) == ref.quad(seed), "quad is wrong"' in sec
+    assert not leaks.secrets(nb, solution=False) & {"return double(double(x))"}
     assert not any("Twice" in s for s in sec)
     assert leaks.found("<span>return</span> double(double(x))", sec) == []
     assert leaks.found(leaks.html_text("<span>return</span> double(double(x))"), sec) == ["return double(double(x))"]

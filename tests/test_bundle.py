@@ -32,7 +32,7 @@ def test_bundle_holds_what_learners_need_and_nothing_else(student_repo):
 def test_bundle_leaks_no_solution_and_no_hidden_test(student_repo):
     secrets = set()
     for ex in paths.exercises():
-        secrets |= leaks.secrets(C.read(ex.source))
+        secrets |= leaks.exercise_secrets(ex)
     # a generic line that the public helper library or a student notebook shows is no secret
     # (the student notebooks themselves are checked by the exercise contract)
     public = "\n".join([f.read_text() for f in (paths.ROOT / "dlcourse").glob("*.py")]
@@ -45,7 +45,7 @@ def test_bundle_leaks_no_solution_and_no_hidden_test(student_repo):
     for f in student_repo.rglob("*"):
         if f.is_file() and f.suffix in {".ipynb", ".md", ".py", ".yml", ".txt", ".toml", ".json"}:
             text = f.read_text(errors="ignore")
-            for marker in (C.BEGIN_SOLUTION, C.END_SOLUTION, C.BEGIN_HIDDEN, C.END_HIDDEN):
+            for marker in (C.BEGIN_SOLUTION, C.END_SOLUTION):
                 assert marker not in text, f"{f.relative_to(student_repo)} shows the marker {marker!r}"
     seed = str(paths.term_seed())
     for f in student_repo.rglob("*.ipynb"):

@@ -37,13 +37,18 @@ def test_notebook_hygiene(ex):
         assert not cell.get("outputs"), f"source notebook has outputs in cell {C.grade_id(cell)}: clear them"
         assert not re.search(r"^\s*[%!]", cell.source, re.M), "no magics or shell escapes: cells must run as plain Python"
         ast.parse(cell.source)
-        if C.is_graded(cell):
-            body = ast.parse(cell.source).body
-            assert body and not isinstance(body[-1], ast.Expr), \
-                f"{C.grade_id(cell)} ends with an expression: nbgrader would read it as partial credit"
-            assert C.BEGIN_HIDDEN in cell.source and C.END_HIDDEN in cell.source, f"{C.grade_id(cell)} has no hidden tests"
+        if C.is_graded(cell) and not C.is_solution(cell):
+            assert cell.source == C.judge_cell(C.grade_id(cell)), \
+                f"{C.grade_id(cell)}: a graded cell holds only the judge's call (autograder.cells.judge_cell)"
         if C.is_solution(cell):
             assert C.BEGIN_SOLUTION in cell.source and C.END_SOLUTION in cell.source
+
+
+def test_hidden_tests_cover_every_graded_cell(ex):
+    from autograder.judge.suite import HiddenTests
+
+    suite = HiddenTests(ex)   # raises when a graded cell has no test function
+    assert suite.graded and all(callable(getattr(suite.module, g)) for g in suite.graded)
 
 
 def test_mutant_and_variant_banks(ex):
@@ -64,7 +69,7 @@ def test_student_notebook_up_to_date_and_clean(ex, tmp_path):
     committed = nbformat.read(ex.student, as_version=4)
     strip = lambda nb: [(c.cell_type, c.source, json.dumps(c.metadata, sort_keys=True)) for c in nb.cells]
     assert strip(committed) == strip(fresh), f"{ex.student} is out of date: run ./course release {ex.name}"
-    found = leaks.found(_student_text(committed), leaks.secrets(C.read(ex.source)))
+    found = leaks.found(_student_text(committed), leaks.exercise_secrets(ex))
     assert not found, f"solution or hidden-test text in the student notebook: {found[:3]}"
     stubs = [c for c in committed.cells if C.is_solution(c)]
     assert all("raise NotImplementedError" in c.source for c in stubs)
@@ -98,7 +103,7 @@ def test_grading_solution_full_stub_zero(ex, tmp_path):
         page = (tmp_path / "out" / rows[student]["feedback"]).read_text()
         # a learner's own feedback shows their own code; never the hidden tests, and a
         # stub's feedback never shows the solution
-        secret = leaks.secrets(src, solution=(student == "stub"))
+        secret = leaks.exercise_secrets(ex, solution=(student == "stub"))
         found = leaks.found(leaks.html_text(page), secret)
         assert not found, f"feedback for {student} shows hidden text: {found[:3]}"
-        assert "_ref_" not in page and "BEGIN HIDDEN TESTS" not in page
+        assert "hidden_tests" not in page

@@ -1,8 +1,11 @@
 """Hostile and broken submissions, graded in one batch next to an honest one.
 
 Each case is a submission built from the attention exercise: the solution, or the stub,
-with a hostile cell. Every case must earn no unearned point, get a clear status, and leave
-the batch, the gradebook and the machine intact (issue: grading that holds up).
+with a hostile cell a learner can edit. Every case must earn no unearned point, get a clear
+status, and leave the batch, the gradebook and the machine intact. The verdict is computed
+by the judge, outside the notebook's process: these cases try to reach the reference,
+soften or skip the graded cells, lie through returned objects, patch what measures them,
+forge output, and attack the channel. (Replies at the byte level: test_wire.py.)
 """
 import csv
 import json
@@ -34,6 +37,91 @@ TAMPER = {
     "patches_from_a_thread": "import threading, time, torch\n"
                              "def later():\n    time.sleep(2)\n    torch.allclose = lambda *a, **k: True\n"
                              "threading.Thread(target=later, daemon=True).start()",
+}
+
+
+ATTACKS = {  # learner-editable cells, each trying to score without doing the work
+    "calls_reference_by_name": "SOLUTION:def scaled_dot_product_attention(q, k, v, mask=None):\n"
+                               "    return _ref_scaled_dot_product_attention(q, k, v, mask)",
+    "reference_from_main_module": "SOLUTION:import __main__\n"
+                                  "def scaled_dot_product_attention(q, k, v, mask=None):\n"
+                                  "    for name, obj in vars(__main__).items():\n"
+                                  "        if 'ref' in name.lower() and callable(obj):\n"
+                                  "            return obj(q, k, v, mask)\n"
+                                  "    raise NotImplementedError",
+    "reference_from_stack_frames": "SOLUTION:import sys\n"
+                                   "def scaled_dot_product_attention(q, k, v, mask=None):\n"
+                                   "    f = sys._getframe(1)\n"
+                                   "    while f is not None:\n"
+                                   "        for name, obj in {**f.f_globals, **f.f_locals}.items():\n"
+                                   "            if callable(obj) and 'ref' in name.lower() and obj is not scaled_dot_product_attention:\n"
+                                   "                try:\n                    return obj(q, k, v, mask)\n"
+                                   "                except Exception:\n                    pass\n"
+                                   "        f = f.f_back\n"
+                                   "    raise NotImplementedError",
+    "reference_from_gc": "SOLUTION:import gc\n"
+                         "def scaled_dot_product_attention(q, k, v, mask=None):\n"
+                         "    for obj in gc.get_objects():\n"
+                         "        if callable(obj) and getattr(obj, '__name__', '') == 'scaled_dot_product_attention' \\\n"
+                         "                and obj is not scaled_dot_product_attention:\n"
+                         "            return obj(q, k, v, mask)\n"
+                         "    raise NotImplementedError",
+    "reads_hidden_test_file": "SOLUTION:def scaled_dot_product_attention(q, k, v, mask=None):\n"
+                              f"    exec(open({str(paths.exercise('attention').folder / 'hidden_tests.py')!r}).read())\n"
+                              "    raise NotImplementedError",
+    "ast_transformer_swallows_errors": "import ast\nclass Soft(ast.NodeTransformer):\n"
+                                       "    def visit_Module(self, node):\n"
+                                       "        body = [ast.Try(body=[s], handlers=[ast.ExceptHandler(type=None, name=None, body=[ast.Pass()])],"
+                                       " orelse=[], finalbody=[]) for s in node.body]\n"
+                                       "        return ast.fix_missing_locations(ast.Module(body=body, type_ignores=[]))\n"
+                                       "get_ipython().ast_transformers.append(Soft())",
+    "run_cell_replaced": "ip = get_ipython()\nreal = ip.run_cell\n"
+                         "def fake(raw_cell, *a, **k):\n"
+                         "    return real('print(\"✓ hidden tests passed\")', *a, **k) if 'serve(' in raw_cell else real(raw_cell, *a, **k)\n"
+                         "ip.run_cell = fake",
+    "kernel_handler_replaced": "ip = get_ipython()\nk = ip.kernel\nreal = k.shell_handlers['execute_request']\n"
+                               "async def skip(stream, ident, parent):\n"
+                               "    if 'serve(' in parent['content']['code']:\n"
+                               "        parent['content']['code'] = 'print(\"passed\")'\n"
+                               "    return await real(stream, ident, parent)\n"
+                               "k.shell_handlers['execute_request'] = skip",
+    "forges_kernel_output": "ip = get_ipython()\nimport sys\n"
+                            "class Echo:\n    def write(self, s):\n"
+                            "        sys.__stdout__.write(s)\n"
+                            "ip.display_pub.publish({'text/plain': '8.0'})\n"
+                            "print('✓ hidden tests passed (67 calls to your code)')",
+    "tensor_subclass_lies": "SOLUTION:import torch\n"
+                            "class Liar(torch.Tensor):\n"
+                            "    @classmethod\n"
+                            "    def __torch_function__(cls, func, types, args=(), kwargs=None):\n"
+                            "        if func.__name__ in ('allclose', 'equal', '__eq__', 'isclose', 'all', 'any', '__bool__'):\n"
+                            "            return True\n"
+                            "        return super().__torch_function__(func, types, args, kwargs or {})\n"
+                            "def scaled_dot_product_attention(q, k, v, mask=None):\n"
+                            "    L = q.shape[-2]\n"
+                            "    return (torch.zeros(*q.shape[:-1], v.shape[-1], dtype=q.dtype).as_subclass(Liar),\n"
+                            "            torch.zeros(*q.shape[:-1], k.shape[-2], dtype=q.dtype).as_subclass(Liar))",
+    "numpy_subclass": "SOLUTION:import numpy as np\n"
+                      "class Arr(np.ndarray):\n    def __eq__(self, o):\n        return True\n"
+                      "def scaled_dot_product_attention(q, k, v, mask=None):\n"
+                      "    return np.zeros(3).view(Arr), np.zeros(3).view(Arr)",
+    "patches_course_helpers": "import dlcourse.testing, dlcourse.wire, torch\n"
+                              "dlcourse.testing.check_close = lambda *a, **k: None\n"
+                              "torch.testing.assert_close = lambda *a, **k: None\n"
+                              "dlcourse.wire.decode = lambda *a, **k: {'result': 'passed'}",
+    "agent_forges_replies": "import dlcourse.agent as A\n"
+                            "A.Agent.op_call = lambda self, msg: {'passed': True, 'score': 8}",
+    "floods_judge_socket": "import os, socket, threading, time\n"
+                           "def flood():\n"
+                           "    while True:\n"
+                           "        try:\n"
+                           "            s = socket.socket(socket.AF_UNIX); s.connect(os.environ['DLCOURSE_JUDGE'])\n"
+                           "            s.sendall(b'\\xff' * 65536)\n"
+                           "        except OSError:\n"
+                           "            time.sleep(0.01)\n"
+                           "threading.Thread(target=flood, daemon=True).start()",
+    "second_connection_after_the_cell": "LAST:from dlcourse.agent import serve\n"
+                                        "serve('test_scaled_dot_product_attention')",
 }
 
 
@@ -71,6 +159,12 @@ for c in nb["cells"]:
         "eq_always_true": (False, "SOLUTION:class _Any:\n    def __eq__(self, other):\n        return True\n"
                                   "    __array_priority__ = 1000\n"
                                   "def scaled_dot_product_attention(q, k, v, mask=None):\n    return _Any(), _Any()", 0),
+        **{name: (False, code, 0) for name, code in ATTACKS.items()},
+        # one item attacked, the other honest: the honest part keeps its points
+        "module_ignores_loaded_weights": (True, "ITEM:_real_load = MultiHeadAttention.load_state_dict\n"
+                                                "MultiHeadAttention.load_state_dict = lambda self, *a, **k: None", 4),
+        "huge_reply": (True, "SOLUTION:import torch\ndef scaled_dot_product_attention(q, k, v, mask=None):\n"
+                             "    return torch.zeros(5_000_000), torch.zeros(5_000_000)", 4),   # 40 MB > reply_mb
         "deletes_test_cells": (False, "DROP:test_", 0),
         "edits_test_cells": (False, "EDIT:test_", 0),
         "changes_points": (True, "POINTS:1000", 8),
@@ -104,6 +198,8 @@ def _notebook(start_solved: bool, code: str):
             c.metadata["nbgrader"]["points"] = float(code[len("POINTS:"):])
     elif code.startswith("ITEM:"):
         next(c for c in nb.cells if C.grade_id(c) == "multi_head_attention").source += "\n" + code[len("ITEM:"):]
+    elif code.startswith("LAST:"):
+        nb.cells.append(nbformat.v4.new_code_cell(code[len("LAST:"):]))
     elif code.startswith("BEFORE_SETUP"):
         nb.cells.insert(setup, nbformat.v4.new_code_cell(code[len("BEFORE_SETUP"):]))
     else:
@@ -137,7 +233,7 @@ def graded(tmp_path_factory):
         nbformat.write(_notebook(solved, code), subs / student / "attention.ipynb")
     before = SOLUTION_NB.read_bytes()
     env = dict(os.environ, PYTHONPATH=str(ROOT), DLCOURSE_GRADING=json.dumps(
-        {"cell_timeout_s": 30, "limits": {"wall_s": 150, "memory_mb": 1500, "pids": 64, "file_mb": 64}}))
+        {"cell_timeout_s": 30, "call_timeout_s": 10, "reply_mb": 16, "limits": {"wall_s": 150, "memory_mb": 1500, "pids": 64, "file_mb": 64}}))
     proc = subprocess.run([sys.executable, "-m", "autograder", "grade", str(subs), str(tmp / "out")],
                           cwd=ROOT, env=env, capture_output=True, text=True)
     listener.close()
@@ -196,10 +292,27 @@ def test_tampering_earns_nothing_and_is_flagged(graded):
     rows = graded["rows"]
     for student in list(TAMPER) + ["cell_above_setup"]:
         assert float(rows[student]["score"] or 0) == 0, f"{student} earned points: {rows[student]}"
-        assert rows[student]["review"], f"{student} is not flagged for review"
-    assert "integrity check failed" in rows["patches_allclose"]["review"]
+        # rebinding a name in the notebook is harmless now and not worth a flag
+        assert rows[student]["review"] or student == "rebinds_check_close", f"{student} is not flagged for review"
     assert "above the set-up cell removed" in rows["cell_above_setup"]["review"]
-    assert "hidden tests did not run" in rows["blanks_hidden_tests"]["review"]
+    assert "hidden tests could not reach the code" in rows["blanks_hidden_tests"]["review"]
+
+
+def test_attacks_on_the_judge_earn_nothing(graded):
+    rows = graded["rows"]
+    for student in ATTACKS:
+        assert float(rows[student]["score"] or 0) == 0, f"{student} earned points: {rows[student]}"
+        assert rows[student]["status"] == "ok" or rows[student]["status"].startswith("partly graded"), rows[student]
+    assert rows["module_ignores_loaded_weights"]["attention:multi_head_attention"] == "0/4"
+    assert rows["huge_reply"]["attention:scaled_dot_product_attention"] == "0/4"
+    feedback = (graded["out"] / rows["huge_reply"]["feedback"]).read_text()
+    assert "over the limit" in feedback
+
+
+def test_graded_files_do_not_pile_up(graded):
+    """Files a notebook writes while graded are not kept (fills_disk wrote 64 MB)."""
+    big = [p for p in (graded["out"] / "workers").rglob("*") if p.is_file() and p.stat().st_size > 5 << 20]
+    assert not big, f"files kept after grading: {big[:5]}"
 
 
 def test_static_scan_flags_tampering_for_review(graded):

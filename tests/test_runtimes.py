@@ -39,7 +39,7 @@ def test_timed_notebook_is_the_solved_student_notebook(ex):
         else:
             assert t.source.strip() == st.source.strip(), f"{C.grade_id(s)} differs from the student notebook's"
     text = "\n".join(c.source for c in timed.cells)
-    for marker in (C.BEGIN_HIDDEN, C.END_HIDDEN, C.BEGIN_SOLUTION, C.END_SOLUTION):
+    for marker in (C.BEGIN_SOLUTION, C.END_SOLUTION):
         assert marker not in text
 
 

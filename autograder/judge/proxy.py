@@ -39,7 +39,17 @@ class Remote:
         return Remote(self._ch, self._learner, self._target, self._path + (name,))
 
     def _msg(self, op, **kw):
+        for key in ("args", "kwargs"):
+            if key in kw:
+                kw[key] = _as_data(kw[key])
         return {"op": op, "target": list(self._target), "path": list(self._path), **kw}
+
+    def _as_ref(self):
+        """This proxy as an argument: the learner's side looks the object up again."""
+        if self._path:
+            raise AssertionError("pass an object, not one of its attributes (read it with .get())")
+        kind, key = self._target
+        return wire.Handle(key, self._type) if kind == "handle" else wire.Ref(kind, key)
 
     def __call__(self, *args, **kwargs):
         return self._learner._wrap(self._ch.ask(self._msg("call", args=list(args), kwargs=kwargs,
@@ -65,6 +75,18 @@ class Remote:
         if not isinstance(res, dict) or set(res) != {"params", "grads", "buffers"}:
             raise AssertionError("could not read the module's parameters")
         return res
+
+
+def _as_data(x):
+    if isinstance(x, Remote):
+        return x._as_ref()
+    if isinstance(x, list):
+        return [_as_data(v) for v in x]
+    if isinstance(x, tuple):
+        return tuple(_as_data(v) for v in x)
+    if isinstance(x, dict):
+        return {k: _as_data(v) for k, v in x.items()}
+    return x
 
 
 class Learner:

@@ -21,6 +21,8 @@ from traitlets import Any
 from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.utils import is_grade, is_solution
 
+from dlcourse import wire
+
 from .channel import Channel, ChannelBroken
 from .suite import HiddenTests, Verdict
 
@@ -29,10 +31,11 @@ NOT_REACHED = ("the hidden tests could not reach your code: this cell did not ru
 
 
 class Judge:
-    def __init__(self, path: str, call_timeout: float = 60.0, trust_hello: bool = False):
+    def __init__(self, path: str, call_timeout: float = 60.0, trust_hello: bool = False, reply_bytes: int = 256 << 20):
         """``trust_hello``: judge a connection as the test it names (the contract runner,
         which runs only the course's own code); graded submissions never trust it."""
         self.path, self.call_timeout, self.trust_hello = str(path), call_timeout, trust_hello
+        self.limits = wire.Limits(frame=reply_bytes)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -79,7 +82,9 @@ class Judge:
 
     def _judge(self, conn) -> None:
         gid, self.armed = self.armed, None
-        ch = Channel(conn, self.call_timeout)
+        if not self.trust_hello and (gid is None or gid in self.verdicts or self.suite is None):
+            return   # not a graded cell's turn, or a second try at the same cell
+        ch = Channel(conn, self.call_timeout, self.limits)
         ch.meter = self.meter
         try:
             hello = ch.hello()
