@@ -4,14 +4,17 @@ Grades N copies of a mixed set of submissions (solution, stub, accepted variant,
 mutants, of two exercises) twice in one run:
 
 * plain nbgrader: one ``nbgrader autograde`` command per exercise, which grades the
-  students one after the other (what an instructor gets out of the box);
+  students one after the other (what an instructor gets out of the box). Its graded cells
+  find no judge and do no hidden-test work, so this baseline is cheaper than the old
+  in-kernel hidden tests were: the ratio below understates our gain;
 * the project's grader (``./course grade``): sandboxed, one worker per core, resumable,
-  with feedback and the grades table.
+  the judge running every hidden test, with feedback and the grades table.
 
-Prints the throughput ratio (target >= 1.8 on 2 cores) and our per-submission overhead
-above the notebook's own execution time (target <= 3 s): worker-seconds per submission
+Prints the throughput ratio (target >= 2.5 on 2 cores) and our per-submission overhead
+above the notebook's own execution time (target <= 2 s): worker-seconds per submission
 minus the time the kernel spent executing the notebook's cells (nbclient's timing
-metadata in the autograded notebooks).
+metadata in the autograded notebooks; the judge's work happens while a graded cell runs,
+so it counts as the notebook's execution).
 
 ``./course bench grading`` (env GRADING_BENCH_COPIES, default 4: 4 x 10 submissions).
 """
@@ -108,8 +111,11 @@ def main() -> None:
 
         phases: dict[str, list[float]] = {}
         for f in (tmp / "ours" / "results").glob("*/*.json"):
-            for k, v in json.loads(f.read_text()).get("timing", {}).items():
+            res = json.loads(f.read_text())
+            for k, v in res.get("timing", {}).items():
                 phases.setdefault(k, []).append(v)
+            phases.setdefault("judge (inside autograde)", []).append(
+                sum(v["seconds"] for v in res.get("judge", {}).values()))
         print("per submission, mean seconds in a worker: "
               + ", ".join(f"{k} {sum(v) / len(v):.2f}" for k, v in phases.items()), flush=True)
         executed = [execution_seconds(p) for p in (tmp / "ours" / "workers").glob("w*/nbgrader/autograded/*/*/*.ipynb")]
@@ -117,10 +123,10 @@ def main() -> None:
         per_sub = ours * workers / n
         target("grading throughput vs plain serial nbgrader autograde",
                f"{plain / ours:.2f}x ({n} submissions: {plain:.0f} s plain, {ours:.0f} s ours on {workers} workers)",
-               ">= 1.8 on 2 cores", plain / ours >= 1.8)
+               ">= 2.5 on 2 cores", plain / ours >= 2.5)
         target("grading overhead per submission above the notebook's own execution",
                f"{per_sub - own:.1f} s ({per_sub:.1f} worker-s per submission, of which the kernel executed "
-               f"cells for {own:.1f} s; mean of {len(executed)} notebooks)", "<= 3 s", per_sub - own <= 3)
+               f"cells for {own:.1f} s; mean of {len(executed)} notebooks)", "<= 2 s", per_sub - own <= 2)
 
 
 if __name__ == "__main__":

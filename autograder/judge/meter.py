@@ -18,9 +18,12 @@ class Unmeasurable(AssertionError):
 
 class CgroupMeter:
     def __init__(self, folder: Path):
-        self.dir = Path(folder)
-        self.v1 = (self.dir / "memory.max_usage_in_bytes").exists()
+        self.dir = Path(folder)   # made by the kernel's launcher: it may not exist yet
         self.base = 0
+
+    @property
+    def v1(self) -> bool:
+        return (self.dir / "memory.max_usage_in_bytes").exists()
 
     def _read(self, name: str) -> int:
         return int((self.dir / name).read_text().split()[0])
