@@ -7,6 +7,9 @@
         out, w = mha(x, x, x, causal=True)                            # the reference stands in
     out, grads, param_grads = mha.grad(x, x, x, upstream=(g_out, g_w))
     with learner.raises(ValueError): learner.f(bad_input)
+
+``LearnerError`` (the learner's code raised; ``.name``, ``.message``) can be caught to
+reword a failure.
 """
 from __future__ import annotations
 
@@ -17,6 +20,8 @@ import torch.nn as nn
 from dlcourse import wire
 
 from .channel import Channel, LearnerError
+
+__all__ = ["Learner", "Remote", "LearnerError", "Measurement"]
 from .meter import Unmeasurable
 
 
@@ -54,6 +59,11 @@ class Remote:
     def __call__(self, *args, **kwargs):
         return self._learner._wrap(self._ch.ask(self._msg("call", args=list(args), kwargs=kwargs,
                                                           patch=self._learner._patch)))
+
+    def nograd(self, *args, **kwargs):
+        """The call under ``torch.no_grad()`` in the learner's process."""
+        return self._learner._wrap(self._ch.ask(self._msg("call", args=list(args), kwargs=kwargs,
+                                                          patch=self._learner._patch, no_grad=True)))
 
     def grad(self, *args, upstream, **kwargs):
         """Call with gradients: every floating-point tensor argument requires grad, the

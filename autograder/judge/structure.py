@@ -47,8 +47,6 @@ def names_used(node) -> set[str]:
             d = dotted(n)
             if d:
                 out.add(d)
-        elif isinstance(n, ast.Constant) and isinstance(n.value, str):
-            out.add(n.value)   # getattr(F, "gelu")
         elif isinstance(n, ast.ImportFrom):
             out.update(f"{n.module or ''}.{a.name}" for a in n.names)
         elif isinstance(n, ast.Import):
@@ -66,12 +64,11 @@ def forbid(source: str, banned: dict[str, str], scope: str | None = None) -> Non
         raise AssertionError(f"no definition of {scope} in the answer cell")
     for name in names_used(node):
         last = name.rsplit(".", 1)[-1]
-        if last in banned and "." in name or name in banned and isinstance(name, str) and _is_string_use(node, name):
+        if last in banned and "." in name:
             raise AssertionError(banned[last])
-
-
-def _is_string_use(node, name: str) -> bool:
-    return any(isinstance(n, ast.Constant) and n.value == name for n in ast.walk(node))
+    for n in ast.walk(node):   # getattr(F, "gelu"): a string that is exactly a banned name
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value in banned:
+            raise AssertionError(banned[n.value])
 
 
 def loops(source: str, scope: str | None = None) -> int:

@@ -2,7 +2,7 @@
 
 Tensors cross the socket as contiguous copies, so two properties of a call can only be
 seen where the learner's function runs: whether it changed its input in place, and how it
-handles a non-contiguous input. ``fn`` is the learner's own function (passed by handle).
+handles a non-contiguous input. ``fn`` is the learner's own function (passed by name).
 Nothing here is secret: no expected value, no reference code.
 """
 import torch
