@@ -111,7 +111,8 @@ def check(ex: paths.Exercise, timeout: float = 600) -> Report:
         plan = {}
         for name, ch in changes.items():
             try:
-                plan[name] = {"item": ch.item, "code": ch.apply(sources[ch.item])}
+                # only the stub runs the later items too: it proves they use this item's reference
+                plan[name] = {"item": ch.item, "code": ch.apply(sources[ch.item]), "whole": ch.kind == "stub"}
             except (ValueError, KeyError) as e:
                 problems.append(f"{name}: cannot build: {e}")
         (Path(tmp) / "plan.json").write_text(json.dumps(plan))
@@ -130,6 +131,10 @@ def check(ex: paths.Exercise, timeout: float = 600) -> Report:
             raise RuntimeError(f"runner failed for {ex}:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
         results = json.loads((Path(tmp) / "res.json").read_text())
     for name, res in results.items():   # graded cells: the judge's verdicts
+        if name != "solution" and not res.get("error"):   # cells a variant did not run: as the solution's
+            for gid, outcome in results["solution"]["cells"].items():
+                if gid not in res["cells"]:
+                    res["cells"][gid] = outcome
         for gid in lay.points:
             # a cell that ran before a variant's fork was judged in the solution's run
             ran = res.get("ran")

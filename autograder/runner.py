@@ -2,7 +2,8 @@
 
 ``python -m autograder.runner STAGED.ipynb PLAN.json RESULT.json``
 
-PLAN is ``{"<variant name>": {"item": "<item>", "code": "<solution cell source>"}}``.
+PLAN is ``{"<variant name>": {"item": "<item>", "code": "<solution cell source>",
+"whole": bool}}`` (``whole``: run every later cell, not only the item's own).
 The parent executes the notebook's code cells in order. When it reaches the solution
 cell of an item that has variants, it forks once per variant; each child runs that cell
 with the variant's code and every cell after it, then reports which check/test cells
@@ -53,10 +54,17 @@ def _run_cell(src: str, ns: dict, label: str) -> str | None:
     return failure
 
 
-def _execute(cells, start: int, ns: dict, replaced: str | None = None) -> dict:
-    """Run cells[start:], the first replaced by ``replaced``; results of check/test cells."""
+def _execute(cells, start: int, ns: dict, replaced: str | None = None, item: str | None = None) -> dict:
+    """Run cells[start:], the first replaced by ``replaced``; results of check/test cells.
+    Cells after the last check or graded cell (demos, training) decide nothing: skipped.
+    With ``item``, stop after that item's own check and graded cells: later items are
+    judged with the reference of this one, which the item's stub run proves once."""
     results = {}
-    for i in range(start, len(cells)):
+    marks = [k for k, c in enumerate(cells) if C.is_graded(c) or C.is_check(c)]
+    if item is not None:
+        marks = [k for k in marks if C.item_of(C.grade_id(cells[k]) or "", [item]) == item] or marks
+    last = max(marks, default=len(cells) - 1)
+    for i in range(start, last + 1):
         cell = cells[i]
         src = replaced if (i == start and replaced is not None) else cell.source
         failure = _run_cell(src, ns, f"<cell {i}>")
@@ -66,7 +74,7 @@ def _execute(cells, start: int, ns: dict, replaced: str | None = None) -> dict:
     return results
 
 
-def _fork(cells, i, ns, code, timeout, prior: dict, tag: str) -> dict:
+def _fork(cells, i, ns, code, timeout, prior: dict, tag: str, item: str | None) -> dict:
     r, w = os.pipe()
     t0 = time.monotonic()
     pid = os.fork()
@@ -74,7 +82,7 @@ def _fork(cells, i, ns, code, timeout, prior: dict, tag: str) -> dict:
         os.close(r)
         os.environ["DLCOURSE_JUDGE_TAG"] = tag
         try:
-            own = _execute(cells, i, ns, code)
+            own = _execute(cells, i, ns, code, item)
             res = {"cells": {**prior, **own}, "ran": list(own), "error": None}
         except BaseException:  # noqa: BLE001
             res = {"cells": {}, "error": traceback.format_exc()[-500:]}
@@ -95,19 +103,31 @@ def _fork(cells, i, ns, code, timeout, prior: dict, tag: str) -> dict:
     return res
 
 
+def _warm_up() -> None:
+    """Pay autograd's first-use cost (~0.7 s) once, before the forks, not in each of them."""
+    try:
+        import torch
+    except ImportError:
+        return
+    x = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    torch.autograd.grad((x * x).sum(), x)
+    (x.float() * 2).sum().backward()
+
+
 def run(staged_path: str, plan: dict, timeout: float = 300) -> dict:
     nb = nbformat.read(staged_path, as_version=4)
     cells = [c for c in nb.cells if c.cell_type == "code"]
     by_item: dict[str, list] = {}
     for name, spec in plan.items():
-        by_item.setdefault(spec["item"], []).append((name, spec["code"]))
+        by_item.setdefault(spec["item"], []).append((name, spec["code"], spec.get("whole", True)))
     ns = {"__name__": "__main__"}
     os.environ["DLCOURSE_JUDGE_TAG"] = "solution"
+    _warm_up()
     out, solution, own_time = {}, {}, 0.0
     for i, cell in enumerate(cells):
         if C.is_solution(cell):
-            for name, code in by_item.get(C.grade_id(cell), []):
-                out[name] = _fork(cells, i, ns, code, timeout, solution, name)
+            for name, code, whole in by_item.get(C.grade_id(cell), []):
+                out[name] = _fork(cells, i, ns, code, timeout, solution, name, None if whole else C.grade_id(cell))
         t0 = time.monotonic()
         failure = _run_cell(cell.source, ns, f"<cell {i}>")
         own_time += time.monotonic() - t0
