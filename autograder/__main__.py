@@ -36,6 +36,27 @@ def main(argv=None) -> int:
     c = sub.add_parser("contract", help="check the exercise contract (mutants, variants)")
     c.add_argument("names", nargs="*")
     argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        return _main(p, argv)
+    except UsageError as e:   # bad input: one clear line, no traceback
+        print(f"course: {e}", file=sys.stderr)
+        return 2
+
+
+class UsageError(Exception):
+    pass
+
+
+def _main(p, argv) -> int:
+    from .paths import UnknownExercise
+
+    try:
+        return _run(p, argv)
+    except UnknownExercise as e:
+        raise UsageError(str(e)) from None
+
+
+def _run(p, argv) -> int:
     if argv[:1] == ["test"]:  # everything after "test" goes to pytest untouched
         from .suite import run
         return run(argv[1:])
@@ -59,6 +80,8 @@ def main(argv=None) -> int:
         return 0
     if a.cmd == "grade":
         from .grade import grade
+        if not a.submissions.is_dir():
+            raise UsageError(f"grade: no folder {a.submissions} (expected SUBMISSIONS/<student>/<exercise>.ipynb)")
         csv_path = grade(a.submissions, a.out, workers=a.workers, regrade=a.regrade, allow_unsandboxed=a.unsandboxed,
                          roster=a.roster)
         print(f"grades: {csv_path}")

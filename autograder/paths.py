@@ -94,7 +94,13 @@ def exercise(name: str) -> Exercise:
     for e in exercises():
         if e.name == name:
             return e
-    raise KeyError(f"no exercise named {name!r}")
+    known = ", ".join(e.name for e in exercises())
+    raise UnknownExercise(f"no exercise named {name!r} (known: {known})")
+
+
+class UnknownExercise(KeyError):
+    def __str__(self):
+        return self.args[0]
 
 
 def toc_files(root: Path = ROOT) -> list[str]:

@@ -165,3 +165,17 @@ s.recv(1 << 20)
 ])
 def test_forged_agents_cost_the_item(attack, words):
     _expect_fail(judge(FORGED + attack + "\ntime.sleep(5)", _f_test, call_timeout=3, timeout=10, raw=True), words)
+
+
+def test_decoders_that_run_code_are_never_called(monkeypatch):
+    """At run time too: while the judge reads honest, forged and pickled replies, no decoder
+    that can run code is entered in its process."""
+    import marshal
+
+    called = []
+    for owner, name in [(pickle, "loads"), (pickle, "load"), (torch, "load"), (np, "load"), (marshal, "loads")]:
+        monkeypatch.setattr(owner, name, lambda *a, _n=f"{owner.__name__}.{name}", **k: called.append(_n))
+    judge("def f(x):\n    return x * 2", _f_test)
+    judge(FORGED + "import pickle\nsend(pickle.dumps({'result': 1}))\ntime.sleep(3)", _f_test, call_timeout=3, raw=True)
+    judge(FORGED + "send(frame({'$dict': [['result', {'$tensor': 0}]]}))\ntime.sleep(3)", _f_test, call_timeout=3, raw=True)
+    assert called == [], called
