@@ -239,6 +239,49 @@ def _rope_hint(ref):
 SHAPES = [(5, 8), (1, 2), (2, 7, 16), (2, 3, 9, 32), (3, 1, 64), (4, 6, 2), (2, 11, 128), (1, 2, 2048, 64)]
 
 
+def _against_reference(check, seed, k_x, k_pos, off):
+    """The reference on every shape, dtype and base, with default and custom positions, a
+    long sequence, a transposed input and per-sequence positions; returns the case count.
+    ``k_x``, ``k_pos``, ``off``: seed strides and offset, different for each item."""
+    n_cases = 0
+    for ci, shape in enumerate(SHAPES):
+        for dtype in (torch.float32, torch.float64):
+            for base in (10000.0, 500000.0, 100.0):
+                if base != 10000.0 and (dtype == torch.float32 or shape[-2] > 100):
+                    continue
+                x = _rand(seed + k_x * ci, shape, dtype)
+                check(x, None, base, f"x {tuple(shape)} {dtype}, default positions, base {base}")
+                n_cases += 1
+            L = shape[-2]
+            g = generator(seed + k_pos * ci)
+            custom = {
+                "unsorted integer positions": torch.randperm(3 * L, generator=g)[:L],
+                "positions starting at 100 (decoding with a cache)": torch.arange(100, 100 + L, dtype=torch.int32),
+                "large positions": torch.randint(0, 4000, (L,), generator=g),
+            }
+            if dtype == torch.float64:
+                custom["fractional positions"] = torch.rand(L, generator=g, dtype=torch.float64) * 50
+            for name, pos in custom.items():
+                check(x, pos, 10000.0, f"x {tuple(shape)} {dtype}, {name}")
+                n_cases += 1
+
+    # Long float64 sequence, far positions.
+    x = _rand(seed + off + 3, (4096, 16), torch.float64)
+    check(x, None, 10000.0, "x (4096, 16) float64, default positions")
+    check(x, torch.arange(4096) * 25, 10000.0, "x (4096, 16) float64, positions up to 1e5")
+
+    # A non-contiguous input, as produced by splitting heads: (B, L, H, d) -> (B, H, L, d);
+    # the transpose happens in the learner's process (fixtures.call).
+    x = _rand(seed + off + 5, (2, 9, 3, 16), torch.float64)
+    check(x, None, 10000.0, "a non-contiguous (transposed) x (2, 3, 9, 16)", transpose=(1, 2))
+
+    # Per-sequence positions broadcast over heads: positions (B, 1, L) for x (B, H, L, d).
+    x = _rand(seed + off + 4, (3, 4, 6, 16), torch.float32)
+    pos = torch.randint(0, 200, (3, 1, 6), generator=generator(seed + off + 4))
+    check(x, pos, 10000.0, "x (3, 4, 6, 16) with per-sequence positions of shape (3, 1, 6)")
+    return n_cases
+
+
 def test_apply_rope(learner, ref, seed):
     rope, hint = learner.apply_rope, _rope_hint(ref)
     check = _Checker(learner, "apply_rope", ref.apply_rope, hint)
@@ -255,42 +298,7 @@ def test_apply_rope(learner, ref, seed):
                 hint="Each pair must be rotated: cos and sin of the same angle, applied as a 2x2 rotation.")
 
     # 2. Against the reference: shapes, dtypes, bases, default and custom positions.
-    n_cases = 0
-    for ci, shape in enumerate(SHAPES):
-        for dtype in (torch.float32, torch.float64):
-            for base in (10000.0, 500000.0, 100.0):
-                if base != 10000.0 and (dtype == torch.float32 or shape[-2] > 100):
-                    continue
-                x = _rand(seed + 10 * ci, shape, dtype)
-                check(x, None, base, f"x {tuple(shape)} {dtype}, default positions, base {base}")
-                n_cases += 1
-            L = shape[-2]
-            g = generator(seed + 7 * ci)
-            custom = {
-                "unsorted integer positions": torch.randperm(3 * L, generator=g)[:L],
-                "positions starting at 100 (decoding with a cache)": torch.arange(100, 100 + L, dtype=torch.int32),
-                "large positions": torch.randint(0, 4000, (L,), generator=g),
-            }
-            if dtype == torch.float64:
-                custom["fractional positions"] = torch.rand(L, generator=g, dtype=torch.float64) * 50
-            for name, pos in custom.items():
-                check(x, pos, 10000.0, f"x {tuple(shape)} {dtype}, {name}")
-                n_cases += 1
-
-    # Long float64 sequence, far positions.
-    x = _rand(seed + 3, (4096, 16), torch.float64)
-    check(x, None, 10000.0, "x (4096, 16) float64, default positions")
-    check(x, torch.arange(4096) * 25, 10000.0, "x (4096, 16) float64, positions up to 1e5")
-
-    # A non-contiguous input, as produced by splitting heads: (B, L, H, d) -> (B, H, L, d);
-    # the transpose happens in the learner's process (fixtures.call).
-    x = _rand(seed + 5, (2, 9, 3, 16), torch.float64)
-    check(x, None, 10000.0, "a non-contiguous (transposed) x (2, 3, 9, 16)", transpose=(1, 2))
-
-    # Per-sequence positions broadcast over heads: positions (B, 1, L) for x (B, H, L, d).
-    x = _rand(seed + 4, (3, 4, 6, 16), torch.float32)
-    pos = torch.randint(0, 200, (3, 1, 6), generator=generator(seed + 4))
-    check(x, pos, 10000.0, "x (3, 4, 6, 16) with per-sequence positions of shape (3, 1, 6)")
+    n_cases = _against_reference(check, seed, 10, 7, 0)
 
     # 3. The relative-position property: q_m . k_n depends only on m - n.
     g = generator(seed + 1)
@@ -386,35 +394,7 @@ def test_apply_rope_rotate_half(learner, ref, seed):
                          "repeat the angles once per half.")
 
         # 2. Against the reference.
-        n_cases = 0
-        for ci, shape in enumerate(SHAPES):
-            for dtype in (torch.float32, torch.float64):
-                for base in (10000.0, 500000.0, 100.0):
-                    if base != 10000.0 and (dtype == torch.float32 or shape[-2] > 100):
-                        continue
-                    x = _rand(seed + 11 * ci, shape, dtype)
-                    check(x, None, base, f"x {tuple(shape)} {dtype}, default positions, base {base}")
-                    n_cases += 1
-                L = shape[-2]
-                g = generator(seed + 13 * ci)
-                custom = {
-                    "unsorted integer positions": torch.randperm(3 * L, generator=g)[:L],
-                    "positions starting at 100 (decoding with a cache)": torch.arange(100, 100 + L, dtype=torch.int32),
-                    "large positions": torch.randint(0, 4000, (L,), generator=g),
-                }
-                if dtype == torch.float64:
-                    custom["fractional positions"] = torch.rand(L, generator=g, dtype=torch.float64) * 50
-                for name, pos in custom.items():
-                    check(x, pos, 10000.0, f"x {tuple(shape)} {dtype}, {name}")
-                    n_cases += 1
-        x = _rand(seed + 23, (4096, 16), torch.float64)
-        check(x, None, 10000.0, "x (4096, 16) float64, default positions")
-        check(x, torch.arange(4096) * 25, 10000.0, "x (4096, 16) float64, positions up to 1e5")
-        x = _rand(seed + 25, (2, 9, 3, 16), torch.float64)
-        check(x, None, 10000.0, "a non-contiguous (transposed) x (2, 3, 9, 16)", transpose=(1, 2))
-        x = _rand(seed + 24, (3, 4, 6, 16), torch.float32)
-        check(x, torch.randint(0, 200, (3, 1, 6), generator=generator(seed + 24)), 10000.0,
-              "x (3, 4, 6, 16) with per-sequence positions of shape (3, 1, 6)")
+        n_cases = _against_reference(check, seed, 11, 13, 20)
 
         # 3. Relative-position property.
         g = generator(seed + 21)
