@@ -33,7 +33,7 @@ TAMPER = {
     "rebinds_check_close": "check_close = lambda *a, **k: None",
     "custom_exc_swallows_asserts": "get_ipython().set_custom_exc((AssertionError,), lambda *a, **k: None)",
     "blanks_hidden_tests": "get_ipython().input_transformers_post.append(\n"
-                           "    lambda lines: [] if any('HIDDEN' in l for l in lines) else lines)",
+                           "    lambda lines: [] if any('serve(' in l for l in lines) else lines)",
     "patches_from_a_thread": "import threading, time, torch\n"
                              "def later():\n    time.sleep(2)\n    torch.allclose = lambda *a, **k: True\n"
                              "threading.Thread(target=later, daemon=True).start()",
