@@ -43,8 +43,15 @@ def secrets(source_nb, solution: bool = True, hidden_tests: str = "") -> set[str
 
 
 def exercise_secrets(ex, solution: bool = True) -> set[str]:
+    """Secrets of one exercise; of its hidden tests, not the generic lines (imports, the
+    first line of a continued statement) nor lines its student notebook shows anyway."""
     tests = ex.folder / "hidden_tests.py"
-    return secrets(C.read(ex.source), solution, tests.read_text() if tests.exists() else "")
+    text = tests.read_text() if tests.exists() else ""
+    kept = [l for l in text.splitlines()
+            if not l.strip().startswith(("import ", "from ")) and not l.rstrip().endswith(("\\", "(", "[", "{", ","))]
+    found_ = secrets(C.read(ex.source), solution, "\n".join(kept))
+    shown = _norm("\n".join(c.source for c in C.read(ex.student).cells)) if ex.student.exists() else ""
+    return {s for s in found_ if s not in shown}
 
 
 def html_text(page: str) -> str:
