@@ -48,7 +48,7 @@ class UsageError(Exception):
 
 
 def _main(p, argv) -> int:
-    from .paths import UnknownExercise
+    from autograder.course import UnknownExercise
 
     try:
         return _run(p, argv)
@@ -58,28 +58,28 @@ def _main(p, argv) -> int:
 
 def _run(p, argv) -> int:
     if argv[:1] == ["test"]:  # everything after "test" goes to pytest untouched
-        from .suite import run
+        from autograder.authoring.testsuite import run
         return run(argv[1:])
     a = p.parse_args(argv)
 
-    from . import paths
+    from autograder import course
 
     if a.cmd == "site":
-        from .site import build
+        from autograder.publishing.site import build
         return build(remeasure=a.remeasure)
     if a.cmd == "bench":
-        from .bench import run as bench
+        from autograder.benchmarks.run import run as bench
         return bench(a.names)
     if a.cmd == "release":
-        from .release import release
-        chosen = [paths.exercise(n) for n in a.names] or None
+        from autograder.authoring.release import release
+        chosen = [course.exercise(n) for n in a.names] or None
         for ex in release(chosen):
-            print(f"wrote {ex.student.relative_to(paths.ROOT)}")
-        from . import bundle
-        print(f"wrote the student bundle: {bundle.write(a.bundle or paths.WORK / 'student-bundle')}")
+            print(f"wrote {ex.student.relative_to(course.ROOT)}")
+        from autograder.publishing import bundle
+        print(f"wrote the student bundle: {bundle.write(a.bundle or course.WORK / 'student-bundle')}")
         return 0
     if a.cmd == "grade":
-        from .grade import grade
+        from autograder.grading.batch import grade
         if not a.submissions.is_dir():
             raise UsageError(f"grade: no folder {a.submissions} (expected SUBMISSIONS/<student>/<exercise>.ipynb)")
         csv_path = grade(a.submissions, a.out, workers=a.workers, regrade=a.regrade, allow_unsandboxed=a.unsandboxed,
@@ -87,15 +87,15 @@ def _run(p, argv) -> int:
         print(f"grades: {csv_path}")
         return 0
     if a.cmd == "collect":
-        from .collect import collect
+        from autograder.grading.collect import collect
         if len(a.downloads) < 2:
             p.error("collect: give the downloads and then the output folder")
         collect(a.exercise, a.downloads[:-1], a.downloads[-1], lms=a.lms, regexp=a.regexp, roster=a.roster)
         return 0
     if a.cmd == "contract":
-        from .contract import check
+        from autograder.authoring.contract import check
         bad = 0
-        for ex in [paths.exercise(n) for n in a.names] or paths.exercises():
+        for ex in [course.exercise(n) for n in a.names] or course.exercises():
             rep = check(ex)
             print(f"== {ex}\n{rep.table()}\n" + ("\n".join(rep.problems) or "contract holds"))
             bad += bool(rep.problems)

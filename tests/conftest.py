@@ -9,14 +9,14 @@ import pytest
 os.environ.setdefault("DLCOURSE_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from autograder import paths  # noqa: E402
+from autograder import course  # noqa: E402
 
-ROOT = paths.ROOT
+ROOT = course.ROOT
 
 
 def pytest_generate_tests(metafunc):
     if "ex" in metafunc.fixturenames:
-        exs = paths.exercises()
+        exs = course.exercises()
         metafunc.parametrize("ex", exs, ids=[e.name for e in exs])
 
 
@@ -32,7 +32,7 @@ def run_cli(*args, check=True) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="session")
 def site() -> Path:
-    index = paths.SITE / "index.html"
+    index = course.SITE / "index.html"
     if not index.exists():
         pytest.fail("the website is not built: run ./course site (./course test builds it first)")
-    return paths.SITE
+    return course.SITE

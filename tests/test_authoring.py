@@ -1,7 +1,15 @@
 """The pieces of the pipeline on a tiny synthetic exercise: authoring, staging, variants."""
 import pytest
 
-from autograder import author, cells, leaks, stage, variants
+from autograder.authoring import author
+
+from autograder.notebook import cells
+
+from autograder.publishing import leaks
+
+from autograder.authoring import stage
+
+from autograder.authoring import variants
 
 DRAFT = '''
 # %% [markdown]

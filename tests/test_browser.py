@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from autograder import paths
+from autograder import course
 
 from test_site import _toc_files
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None and not __import__("os").environ.get("CI"),
                                 reason="chromium is not installed (./course test installs it)")
-SHOTS = paths.ROOT / "_build" / "screenshots"
+SHOTS = course.ROOT / "_build" / "screenshots"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 
@@ -91,8 +91,8 @@ def test_search_finds_chapter_one(server, browser):
 
 
 def test_exercise_pages_offer_the_notebook(server, browser):
-    for ex in paths.exercises():
-        rel = ex.student.relative_to(paths.ROOT).with_suffix("")
+    for ex in course.exercises():
+        rel = ex.student.relative_to(course.ROOT).with_suffix("")
         page, _ = _open(browser, f"{server}/{rel}.html")
         links = page.evaluate("() => [...document.querySelectorAll('a')].map(a => a.href).filter(h => h.endsWith('.ipynb'))")
         page.close()

@@ -7,8 +7,12 @@ import sys
 import pytest
 import yaml
 
-from autograder import bundle, leaks, paths
-from autograder import cells as C
+from autograder.publishing import bundle
+
+from autograder.publishing import leaks
+
+from autograder import course
+from autograder.notebook import cells as C
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +25,8 @@ def test_bundle_holds_what_learners_need_and_nothing_else(student_repo):
     assert not names & {"solutions", "autograder", "course.toml", "tests", "course", ".ci"}, names
     toc = yaml.safe_load((student_repo / "_toc.yml").read_text())
     assert (student_repo / f"{toc['root']}.md").exists()
-    for ex in paths.exercises():
-        rel = ex.student.relative_to(paths.ROOT)
+    for ex in course.exercises():
+        rel = ex.student.relative_to(course.ROOT)
         assert (student_repo / rel).read_bytes() == ex.student.read_bytes(), f"{rel} differs from the release"
     cfg = yaml.safe_load((student_repo / "_config.yml").read_text())
     assert "mathjax_path" not in cfg["sphinx"]["config"], "the published site takes MathJax from its CDN"
@@ -31,12 +35,12 @@ def test_bundle_holds_what_learners_need_and_nothing_else(student_repo):
 
 def test_bundle_leaks_no_solution_and_no_hidden_test(student_repo):
     secrets = set()
-    for ex in paths.exercises():
+    for ex in course.exercises():
         secrets |= leaks.exercise_secrets(ex)
     # a generic line that the public helper library or a student notebook shows is no secret
     # (the student notebooks themselves are checked by the exercise contract)
-    public = "\n".join([f.read_text() for f in (paths.ROOT / "dlcourse").glob("*.py")]
-                       + [ex.student.read_text() for ex in paths.exercises()])
+    public = "\n".join([f.read_text() for f in (course.ROOT / "dlcourse").glob("*.py")]
+                       + [ex.student.read_text() for ex in course.exercises()])
     secrets -= set(leaks.found(public, secrets))
     for f in student_repo.rglob("*"):
         if f.is_file() and f.suffix in {".ipynb", ".md", ".py", ".yml", ".txt", ".toml", ".json", ".bib"}:
@@ -47,7 +51,7 @@ def test_bundle_leaks_no_solution_and_no_hidden_test(student_repo):
             text = f.read_text(errors="ignore")
             for marker in (C.BEGIN_SOLUTION, C.END_SOLUTION):
                 assert marker not in text, f"{f.relative_to(student_repo)} shows the marker {marker!r}"
-    seed = str(paths.term_seed())
+    seed = str(course.term_seed())
     for f in student_repo.rglob("*.ipynb"):
         assert seed not in f.read_text(), f"{f.name} holds the term seed"
 
@@ -72,15 +76,15 @@ def _run_install_cell(cwd, env_extra=None):
 
 
 def test_install_cell_is_first_and_does_nothing_inside_the_repo():
-    for ex in paths.exercises():
+    for ex in course.exercises():
         nb = C.read(ex.student)
         first = next(c for c in nb.cells if c.cell_type == "code")
         assert first.source == bundle.install_cell_source(), f"{ex}: the first code cell is not the install cell"
         assert C.meta(first).get("locked"), f"{ex}: the install cell must be read-only"
-    chapter = paths.exercises()[0].student.parent
+    chapter = course.exercises()[0].student.parent
     calls, path0 = _run_install_cell(chapter)
     assert calls == "[]", "inside the repository the install cell must not call pip"
-    assert path0 == repr(str(paths.ROOT)), "inside the repository it uses the repository's dlcourse"
+    assert path0 == repr(str(course.ROOT)), "inside the repository it uses the repository's dlcourse"
 
 
 def test_install_cell_installs_only_the_helper_library_elsewhere(tmp_path):

@@ -3,15 +3,15 @@ import csv
 import json
 import zipfile
 
-from autograder import paths
-from autograder.collect import collect
-from autograder.grade import write_csv
+from autograder import course
+from autograder.grading.collect import collect
+from autograder.grading.batch import write_csv
 
 ROSTER = "id,lms_id,first_name,last_name,email\ns001,doejane,Jane,Doe,jane@example.org\ns002,1234,Bob,Smith,bob@example.org\n"
 
 
 def test_canvas_zip_with_roster(tmp_path):
-    nb = paths.exercise("attention").student.read_bytes()
+    nb = course.exercise("attention").student.read_bytes()
     (tmp_path / "roster.csv").write_text(ROSTER)
     with zipfile.ZipFile(tmp_path / "submissions.zip", "w") as z:
         z.writestr("doejane_5551_7771_attention.ipynb", nb)
@@ -28,7 +28,7 @@ def test_canvas_zip_with_roster(tmp_path):
 
 
 def test_moodle_folders(tmp_path):
-    nb = paths.exercise("attention").student.read_bytes()
+    nb = course.exercise("attention").student.read_bytes()
     (tmp_path / "roster.csv").write_text(ROSTER)
     d = tmp_path / "download" / "Bob Smith_1234_assignsubmission_file_"
     d.mkdir(parents=True)

@@ -13,8 +13,12 @@ import shutil
 import nbformat
 import pytest
 
-from autograder import cells as C
-from autograder import contract, leaks, paths, release, variants
+from autograder.notebook import cells as C
+from autograder.authoring import contract
+from autograder.publishing import leaks
+from autograder import course
+from autograder.authoring import release
+from autograder.authoring import variants
 
 from conftest import run_cli
 
@@ -39,7 +43,7 @@ def test_notebook_hygiene(ex):
         ast.parse(cell.source)
         if C.is_graded(cell) and not C.is_solution(cell):
             assert cell.source == C.judge_cell(C.grade_id(cell)), \
-                f"{C.grade_id(cell)}: a graded cell holds only the judge's call (autograder.cells.judge_cell)"
+                f"{C.grade_id(cell)}: a graded cell holds only the judge's call (autograder.notebook.cells.judge_cell)"
         if C.is_solution(cell):
             assert C.BEGIN_SOLUTION in cell.source and C.END_SOLUTION in cell.source
 

@@ -4,14 +4,16 @@ import re
 
 import nbformat
 
-from autograder import cells as C
-from autograder import contract, paths, variants
+from autograder.notebook import cells as C
+from autograder.authoring import contract
+from autograder import course
+from autograder.authoring import variants
 
 from conftest import run_cli
 
 
 def _folder(tmp_path):
-    ex = paths.exercise("attention")
+    ex = course.exercise("attention")
     src, stu = C.read(ex.source), nbformat.read(ex.student, as_version=4)
     plan, sol = contract.plan_for(ex), variants.solution_sources(src)
     subs = tmp_path / "subs"

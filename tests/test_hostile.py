@@ -18,14 +18,16 @@ import threading
 import nbformat
 import pytest
 
-from autograder import cells as C
-from autograder import paths, sandbox, variants
+from autograder.notebook import cells as C
+from autograder import course
+from autograder.grading import sandbox
+from autograder.authoring import variants
 
 from conftest import ROOT
 
 pytestmark = pytest.mark.skipif(not sandbox.available(), reason="bubblewrap is not installed")
 
-SOLUTION_NB = paths.exercise("attention").source
+SOLUTION_NB = course.exercise("attention").source
 
 
 TAMPER = {
@@ -67,7 +69,7 @@ ATTACKS = {  # learner-editable cells, each trying to score without doing the wo
                          "            return obj(q, k, v, mask)\n"
                          "    raise NotImplementedError",
     "reads_hidden_test_file": "SOLUTION:def scaled_dot_product_attention(q, k, v, mask=None):\n"
-                              f"    exec(open({str(paths.exercise('attention').folder / 'hidden_tests.py')!r}).read())\n"
+                              f"    exec(open({str(course.exercise('attention').folder / 'hidden_tests.py')!r}).read())\n"
                               "    raise NotImplementedError",
     "ast_transformer_swallows_errors": "import ast\nclass Soft(ast.NodeTransformer):\n"
                                        "    def visit_Module(self, node):\n"
@@ -181,7 +183,7 @@ SALVAGED = {"crash_in_one_item": "kernel died", "segfault_in_added_cell": "kerne
 
 
 def _notebook(start_solved: bool, code: str):
-    ex = paths.exercise("attention")
+    ex = course.exercise("attention")
     stu = nbformat.read(ex.student, as_version=4)
     nb = variants.submission(stu, C.read(ex.source), solved=start_solved)
     setup = next(i for i, c in enumerate(nb.cells) if C.grade_id(c) == "setup")
@@ -324,7 +326,7 @@ def test_static_scan_flags_tampering_for_review(graded):
 
 
 def test_scan_catches_kernel_tampering_tricks():
-    from autograder.scan import _flags_in
+    from autograder.grading.scan import _flags_in
 
     tricks = {
         "get_ipython().input_transformers_post.append(lambda lines: [])": "uses .input_transformers_post",

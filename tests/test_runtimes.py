@@ -3,13 +3,14 @@ import importlib.util
 
 import pytest
 
-from autograder import cells as C
-from autograder import paths, runtimes
-from autograder.bundle import with_install_cell
+from autograder.notebook import cells as C
+from autograder import course
+from autograder.publishing import runtimes
+from autograder.publishing.bundle import with_install_cell
 
 
 def _ext():
-    spec = importlib.util.spec_from_file_location("course_site", paths.ROOT / "_ext" / "course_site.py")
+    spec = importlib.util.spec_from_file_location("course_site", course.ROOT / "_ext" / "course_site.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -24,7 +25,7 @@ def test_runtime_recorded_and_up_to_date(ex):
 
 
 def test_no_entries_for_exercises_that_are_gone():
-    gone = set(runtimes.load()) - {ex.name for ex in paths.exercises()}
+    gone = set(runtimes.load()) - {ex.name for ex in course.exercises()}
     assert not gone, f"runtimes.json has entries for removed exercises {sorted(gone)}: run ./course site"
 
 
@@ -59,13 +60,13 @@ def test_kernel_runs_full_size_with_one_thread_unless_told(monkeypatch):
     monkeypatch.delenv("DLCOURSE_RUNTIME_THREADS", raising=False)
     env = runtimes._kernel_env()
     assert env["DLCOURSE_SCALE"] == "full" and env["DLCOURSE_THREADS"] == "1"
-    assert str(paths.ROOT) in env["PYTHONPATH"].split(":")
+    assert str(course.ROOT) in env["PYTHONPATH"].split(":")
     monkeypatch.setenv("DLCOURSE_RUNTIME_THREADS", "auto")
     assert "DLCOURSE_THREADS" not in runtimes._kernel_env() and "OMP_NUM_THREADS" not in runtimes._kernel_env()
 
 
 def test_update_measures_only_what_is_missing_stale_or_forced(monkeypatch, tmp_path):
-    exs = paths.exercises()
+    exs = course.exercises()
     fake = lambda ex: {"chapter": ex.chapter, "key": runtimes.key(ex), "seconds": 1.0, "cpu_seconds": 1.0,
                        "torch_threads": 1, "cpus": 2, "load_before": 0.1}
     data = {ex.name: fake(ex) for ex in exs}

@@ -2,12 +2,13 @@
 import re
 
 
-from autograder import cells as C
-from autograder import leaks, paths
+from autograder.notebook import cells as C
+from autograder.publishing import leaks
+from autograder import course
 
 
 def _toc_files():
-    return paths.toc_files()
+    return course.toc_files()
 
 
 def test_every_toc_page_is_built(site):
@@ -17,8 +18,8 @@ def test_every_toc_page_is_built(site):
 
 def test_every_exercise_is_on_the_site_with_a_download(site):
     toc = set(_toc_files())
-    for ex in paths.exercises():
-        rel = ex.student.relative_to(paths.ROOT).with_suffix("")
+    for ex in course.exercises():
+        rel = ex.student.relative_to(course.ROOT).with_suffix("")
         assert str(rel) in toc, f"{ex} is not in _toc.yml"
         page = (site / f"{rel}.html").read_text()
         assert f"_sources/{rel}.ipynb" in page, f"{ex}: no notebook download on its page"
@@ -27,9 +28,9 @@ def test_every_exercise_is_on_the_site_with_a_download(site):
 
 
 def test_no_solution_or_hidden_test_anywhere_on_the_site(site):
-    secret = set().union(*(leaks.exercise_secrets(ex) for ex in paths.exercises()))
+    secret = set().union(*(leaks.exercise_secrets(ex) for ex in course.exercises()))
     # generic lines that one exercise hides and another shows (e.g. "g = generator(seed)") are not secrets
-    shown = leaks._norm("\n".join(c.source for ex in paths.exercises() for c in C.read(ex.student).cells))
+    shown = leaks._norm("\n".join(c.source for ex in course.exercises() for c in C.read(ex.student).cells))
     secret = {s for s in secret if s not in shown}
     for f in site.rglob("*"):
         if f.suffix in (".html", ".ipynb", ".md", ".txt", ".js") and "mathjax" not in f.parts:
@@ -97,12 +98,12 @@ def test_internal_links_and_anchors_resolve(site):
 def test_launch_buttons_open_the_student_repository(site):
     """Colab, Binder and repository buttons point at the published student bundle, at a
     path the bundle holds (they cannot be clicked here: check the URLs)."""
-    from autograder import bundle
+    from autograder.publishing import bundle
 
     url, branch = bundle.repository()
     owner_repo = url.split("github.com/")[1]
-    for ex in paths.exercises():
-        rel = ex.student.relative_to(paths.ROOT)
+    for ex in course.exercises():
+        rel = ex.student.relative_to(course.ROOT)
         assert rel.parts[0] in bundle.FOLDERS, f"{rel} is not in the student bundle"
         page = (site / rel.with_suffix(".html")).read_text()
         colab = f"https://colab.research.google.com/github/{owner_repo}/blob/{branch}/{rel.as_posix()}"
@@ -115,19 +116,19 @@ def test_launch_buttons_open_the_student_repository(site):
 def _about(seconds):
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("course_site", paths.ROOT / "_ext" / "course_site.py")
+    spec = importlib.util.spec_from_file_location("course_site", course.ROOT / "_ext" / "course_site.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod.about(seconds)
 
 
 def test_exercise_pages_show_their_run_time(site):
-    from autograder import runtimes
+    from autograder.publishing import runtimes
 
     data = runtimes.load()
-    for ex in paths.exercises():
+    for ex in course.exercises():
         assert ex.name in data, f"{ex} has no run time: run ./course site"
-        rel = ex.student.relative_to(paths.ROOT).with_suffix("")
+        rel = ex.student.relative_to(course.ROOT).with_suffix("")
         text = leaks.html_text((site / f"{rel}.html").read_text())
         shown = f"Runs in about {_about(data[ex.name]['seconds'])} on a {data[ex.name]['cpus']}-core CPU"
         assert re.sub(r"\s+", " ", shown) in re.sub(r"\s+", " ", text), f"{ex}: its page does not say how long it runs"
@@ -136,16 +137,16 @@ def test_exercise_pages_show_their_run_time(site):
 
 
 def test_landing_page_lists_every_exercise_with_its_run_time(site):
-    from autograder import runtimes
+    from autograder.publishing import runtimes
 
     page = (site / "intro.html").read_text()
     table = re.search(r'<table[^>]*course-runtimes.*?</table>', page, re.S)
     assert table, "the landing page has no run-time table"
     rows = re.findall(r"<tr.*?</tr>", table.group(0), re.S)[1:]
     data = runtimes.load()
-    for ex in paths.exercises():
-        rel = ex.student.relative_to(paths.ROOT).with_suffix("")
+    for ex in course.exercises():
+        rel = ex.student.relative_to(course.ROOT).with_suffix("")
         row = next((r for r in rows if f'href="{rel}.html"' in r), None)
         assert row, f"{ex} is not in the landing page's run-time table"
         assert ex.name in data and f">{_about(data[ex.name]['seconds'])}<" in row, f"{ex}: wrong or missing time in the table"
-    assert len(rows) == len(paths.exercises())
+    assert len(rows) == len(course.exercises())

@@ -66,9 +66,9 @@ class ProcMeter:
 
 def cgroup_meter(name: str):
     """The meter of a grading sandbox's memory cgroup, or None where there is none."""
-    from ..sandbox import _cgroup_dirs
+    from autograder.grading.sandbox import cgroup_dirs
 
-    for d in _cgroup_dirs(name):
+    for d in cgroup_dirs(name):
         if "memory" in d.parts or (d / "memory.peak").exists():
             return CgroupMeter(d)
     return None

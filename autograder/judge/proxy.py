@@ -19,10 +19,10 @@ import torch.nn as nn
 
 from dlcourse import wire
 
-from .channel import Channel, LearnerError
+from autograder.judge.channel import Channel, LearnerError
 
 __all__ = ["Learner", "Remote", "LearnerError", "Measurement"]
-from .meter import Unmeasurable
+from autograder.judge.meter import Unmeasurable
 
 
 class Measurement:

@@ -23,8 +23,8 @@ from nbgrader.utils import is_grade, is_solution
 
 from dlcourse import wire
 
-from .channel import Channel, ChannelBroken
-from .suite import HiddenTests, Verdict
+from autograder.judge.channel import Channel, ChannelBroken
+from autograder.judge.suite import HiddenTests, Verdict
 
 NOT_REACHED = ("the hidden tests could not reach your code: this cell did not run to its end "
                "(was it changed, skipped, or did an earlier cell stop the kernel?)")
@@ -98,7 +98,7 @@ class Judge:
             gid = str(hello.get("hello"))
             key = (str(hello.get("tag")), gid)
             if isinstance(hello.get("pid"), int):
-                from .meter import ProcMeter
+                from autograder.judge.meter import ProcMeter
 
                 ch.meter = ProcMeter(hello["pid"])
             if callable(self.sources):

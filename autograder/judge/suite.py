@@ -23,10 +23,10 @@ import importlib.util
 import time
 import types
 
-from .. import cells as C
-from .. import paths
-from .channel import Channel, ChannelBroken
-from .proxy import Learner
+from autograder.notebook import cells as C
+from autograder import course
+from autograder.judge.channel import Channel, ChannelBroken
+from autograder.judge.proxy import Learner
 
 
 @dataclasses.dataclass
@@ -38,7 +38,7 @@ class Verdict:
 
 
 class HiddenTests:
-    def __init__(self, ex: paths.Exercise):
+    def __init__(self, ex: course.Exercise):
         self.exercise = ex
         nb = C.read(ex.source)
         ns: dict = {"__name__": "reference"}
@@ -88,4 +88,4 @@ def _load(path, name):
 
 @functools.cache
 def hidden_tests(name: str) -> HiddenTests:
-    return HiddenTests(paths.exercise(name))
+    return HiddenTests(course.exercise(name))

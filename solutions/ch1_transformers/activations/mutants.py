@@ -1,6 +1,6 @@
 """Wrong answers a learner might write (each must lose exactly its item's points) and
 correct answers written differently (each must get full marks). See autograder/variants.py."""
-from autograder.variants import mutant, variant
+from autograder.authoring.variants import mutant, variant
 
 GELU, SILU, SWIGLU = "gelu", "silu", "swiglu"
 

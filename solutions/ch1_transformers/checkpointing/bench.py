@@ -5,7 +5,7 @@ gradients equal to the plain stack's (to 1e-6), keeps fewer saved-activation byt
 exactly the factor the segment layout predicts, and its recompute time is reported.
 
 Run with ``./course bench checkpointing``. Uses the reference solution from the source
-notebook (``autograder.reference.load``); the block below is test scaffolding, not a
+notebook (``autograder.authoring.reference.load``); the block below is test scaffolding, not a
 solution.
 """
 from __future__ import annotations
@@ -17,8 +17,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from autograder.bench import target
-from autograder.reference import load
+from autograder.benchmarks.run import target
+from autograder.authoring.reference import load
 
 
 class Block(nn.Module):

@@ -5,7 +5,7 @@
   on the raw pixels, with <= 60 s of CPU training per seed.
 * Accuracy against patch size (1, 2, 4, 8), plotted to a PNG under /tmp.
 
-The model is the reference solution (``autograder.reference.load("vit")``); the training
+The model is the reference solution (``autograder.authoring.reference.load("vit")``); the training
 loop below is the notebook's (AdamW, one-cycle schedule, random affine augmentation), with
 the notebook's hyperparameters: keep the two in step.
 Run with ``./course bench vit`` (all cores; timings need a quiet machine).
@@ -44,8 +44,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-from autograder.bench import target
-from autograder.reference import load
+from autograder.benchmarks.run import target
+from autograder.authoring.reference import load
 from dlcourse.data import digits
 from dlcourse.testing import generator
 from dlcourse.vit_data import random_affine

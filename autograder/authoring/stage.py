@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import copy
 
-from .bundle import with_install_cell
+from autograder.publishing.bundle import with_install_cell
 
 
 def stage(nb):

@@ -21,10 +21,12 @@ from pathlib import Path
 
 import nbformat
 
-from . import cells as C
-from . import paths, stage, variants
-from .judge.server import Judge
-from .judge.suite import HiddenTests
+from autograder.notebook import cells as C
+from autograder import course
+from autograder.authoring import stage
+from autograder.authoring import variants
+from autograder.judge.server import Judge
+from autograder.judge.suite import HiddenTests
 
 
 @dataclasses.dataclass
@@ -52,7 +54,7 @@ def _stub_sources(student_nb) -> dict[str, str]:
     return {C.grade_id(c): c.source for c in student_nb.cells if C.is_solution(c)}
 
 
-def plan_for(ex: paths.Exercise) -> dict[str, variants.Change]:
+def plan_for(ex: course.Exercise) -> dict[str, variants.Change]:
     src = nbformat.read(ex.source, as_version=4)
     stubs = _stub_sources(nbformat.read(ex.student, as_version=4))
     mutants, accepted = variants.load(ex)
@@ -88,7 +90,7 @@ def _expect(name, ch, lay: C.Layout, cells: dict) -> list[str]:
     return out
 
 
-def check(ex: paths.Exercise, timeout: float = 600) -> Report:
+def check(ex: course.Exercise, timeout: float = 600) -> Report:
     src = nbformat.read(ex.source, as_version=4)
     lay = C.layout(src)
     problems = []
@@ -116,13 +118,13 @@ def check(ex: paths.Exercise, timeout: float = 600) -> Report:
             except (ValueError, KeyError) as e:
                 problems.append(f"{name}: cannot build: {e}")
         (Path(tmp) / "plan.json").write_text(json.dumps(plan))
-        judge.begin(HiddenTests(ex), paths.term_seed(),
+        judge.begin(HiddenTests(ex), course.term_seed(),
                     lambda tag: {**sources, **({plan[tag]["item"]: plan[tag]["code"]} if tag in plan else {})})
         env = dict(os.environ, DLCOURSE_SCALE="short", DLCOURSE_THREADS="1", OMP_NUM_THREADS="1", MPLBACKEND="Agg",
                    DLCOURSE_JUDGE=judge.path)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(paths.ROOT), env.get("PYTHONPATH")]))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(course.ROOT), env.get("PYTHONPATH")]))
         proc = subprocess.run(
-            [sys.executable, "-m", "autograder.runner", str(staged), str(Path(tmp) / "plan.json"), str(Path(tmp) / "res.json")],
+            [sys.executable, "-m", "autograder.authoring.runner", str(staged), str(Path(tmp) / "plan.json"), str(Path(tmp) / "res.json")],
             cwd=ex.folder, env=env, capture_output=True, text=True, timeout=timeout,
         )
         judge.wait()
@@ -149,7 +151,7 @@ def check(ex: paths.Exercise, timeout: float = 600) -> Report:
 
 
 if __name__ == "__main__":
-    for ex in [paths.exercise(n) for n in sys.argv[1:]] or paths.exercises():
+    for ex in [course.exercise(n) for n in sys.argv[1:]] or course.exercises():
         rep = check(ex)
         print(f"== {ex}\n{rep.table()}")
         print("\n".join(rep.problems) or "contract holds")

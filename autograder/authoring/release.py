@@ -10,8 +10,8 @@ from pathlib import Path
 
 import nbformat
 
-from . import paths
-from .workspace import Workspace
+from autograder import course
+from autograder.notebook.workspace import Workspace
 
 
 def student_notebook(released: Path, source: Path):
@@ -29,9 +29,9 @@ def student_notebook(released: Path, source: Path):
 def release(exercises=None, workdir: Path | None = None, write: bool = True) -> dict:
     """Returns {exercise: student notebook}; writes them into chapters/ when ``write``."""
     out = {}
-    for ex in exercises or paths.exercises():
+    for ex in exercises or course.exercises():
         # one workspace per exercise: releases of different exercises never share a gradebook
-        ws = Workspace((workdir or paths.WORK / "release") / ex.name)
+        ws = Workspace((workdir or course.WORK / "release") / ex.name)
         ws.add_source(ex)
         nb = student_notebook(ws.generate(ex), ex.source)
         out[ex] = nb

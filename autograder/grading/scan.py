@@ -9,7 +9,7 @@ import ast
 import json
 from pathlib import Path
 
-from . import cells as C
+from autograder.notebook import cells as C
 
 _CALLS = {"exec", "eval", "compile", "__import__", "globals", "setattr", "delattr", "get_ipython"}
 _MODULES = {"ctypes", "socket", "subprocess", "threading", "multiprocessing", "signal", "gc", "inspect",

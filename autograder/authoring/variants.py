@@ -14,8 +14,8 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 
-from . import cells as C
-from .paths import Exercise
+from autograder.notebook import cells as C
+from autograder.course import Exercise
 
 
 @dataclasses.dataclass

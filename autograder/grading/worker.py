@@ -1,6 +1,6 @@
 """A grading worker: one long-lived process with its own nbgrader workspace.
 
-``python -m autograder.worker WORKDIR SANDBOX(0|1)`` reads one JSON task per line on stdin
+``python -m autograder.grading.worker WORKDIR SANDBOX(0|1)`` reads one JSON task per line on stdin
 ({"student", "exercise", "path", "result", "feedback", "cgroup"}), grades it with nbgrader's
 API (imported once), writes the result JSON file and prints ``DONE <result file>``. The
 parent (``grade.py``) enforces the wall-time limit by killing the worker and the
@@ -18,19 +18,22 @@ import time
 import warnings
 from pathlib import Path
 
-from . import cells as C
-from . import paths, salvage, sandbox, scan
-from .judge import meter
-from .judge.server import Judge
-from .judge.suite import hidden_tests
-from .workspace import Workspace
+from autograder.notebook import cells as C
+from autograder import course
+from autograder.grading import salvage
+from autograder.grading import sandbox
+from autograder.grading import scan
+from autograder.judge import meter
+from autograder.judge.server import Judge
+from autograder.judge.suite import hidden_tests
+from autograder.notebook.workspace import Workspace
 
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def item_scores(ws: Workspace, ex: paths.Exercise, student: str) -> tuple[float, float, dict]:
+def item_scores(ws: Workspace, ex: course.Exercise, student: str) -> tuple[float, float, dict]:
     from nbgrader.api import Gradebook
 
     lay = C.layout(C.read(ex.source))
@@ -77,7 +80,7 @@ MAX_SALVAGE = 4                                        # cells neutralised per s
 
 def grade_one(ws: Workspace, task: dict, generated: set, tracker: salvage.Tracker) -> dict:
     """Run the notebook under nbgrader in the sandbox; the judge scores its graded cells."""
-    ex = paths.exercise(task["exercise"])
+    ex = course.exercise(task["exercise"])
     student, path = task["student"], Path(task["path"])
     res = {"student": student, "exercise": ex.name, "sha256": sha256(path), "status": "ok",
            "review": "; ".join(scan.scan(path))}
@@ -109,7 +112,7 @@ def _grade(ws, task, generated, tracker, ex, scratch, res):
     cell_file.parent.mkdir(parents=True, exist_ok=True)
     source = C.read(ex.source)
     sandboxed = ws.sandboxed
-    os.environ["DLCOURSE_SANDBOX"] = json.dumps({**paths.config()["grading"]["limits"], "cgroup": task["cgroup"]})
+    os.environ["DLCOURSE_SANDBOX"] = json.dumps({**course.config()["grading"]["limits"], "cgroup": task["cgroup"]})
     while True:
         sub = clean
         if skip:
@@ -121,7 +124,7 @@ def _grade(ws, task, generated, tracker, ex, scratch, res):
             nbformat.write(nb, sub)
         ws.submit(student, ex, sub)
         tracker.start(source, cell_file)
-        ws.judge.begin(hidden_tests(ex.name), paths.term_seed(), solution_sources(sub))
+        ws.judge.begin(hidden_tests(ex.name), course.term_seed(), solution_sources(sub))
         ws.judge.meter = meter.cgroup_meter(task["cgroup"]) if sandboxed else None
         t1 = time.monotonic()
         try:
@@ -187,7 +190,7 @@ def main(workdir: str, use_sandbox: str) -> None:
         extra = {"kernel_name": sandbox.KERNEL_NAME, "ipc": ipc + "/k"}
     # the judge listens where the sandbox can reach it (the IPC folder is bound inside)
     sock_dir = extra["ipc"].rsplit("/", 1)[0] if extra else tempfile.mkdtemp(prefix="dlc-judge-")
-    grading = paths.config()["grading"]
+    grading = course.config()["grading"]
     judge = Judge(f"{sock_dir}/judge.sock", call_timeout=float(grading.get("call_timeout_s", 60)),
                   reply_bytes=int(float(grading.get("reply_mb", 256)) * (1 << 20)))
     os.environ["DLCOURSE_JUDGE"] = judge.path

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import nbformat
 
-from . import paths, stage
+from autograder import course
+
+from autograder.authoring import stage
 
 # Python warnings (``file:line: SomeWarning: text``) on stderr must not zero a test cell.
 WARNING_PATTERN = r"(?m)^.*:\d+: \w*Warning: "
@@ -33,7 +35,7 @@ c.LimitOutput.max_traceback = 30
 c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}}
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "autograder.feedback.HideTests",
+    "autograder.grading.feedback.HideTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 """
@@ -48,7 +50,7 @@ def kernel_env(threads: int = 1) -> dict:
         OMP_NUM_THREADS=str(threads),
         MKL_NUM_THREADS=str(threads),
         MPLBACKEND="module://matplotlib_inline.backend_inline",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(paths.ROOT), env.get("PYTHONPATH")])),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(course.ROOT), env.get("PYTHONPATH")])),
         PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
         PYDEVD_DISABLE_FILE_VALIDATION="1",
     )
@@ -62,7 +64,7 @@ class Workspace:
         self.on_cell_execute = on_cell_execute  # nbclient hook (salvage.Tracker)
         self.judge = judge                      # judge.server.Judge: its verdicts score the graded cells
         self.root.mkdir(parents=True, exist_ok=True)
-        timeout = timeout or int(paths.config()["grading"]["cell_timeout_s"])
+        timeout = timeout or int(course.config()["grading"]["cell_timeout_s"])
         (self.root / "nbgrader_config.py").write_text(
             CONFIG.format(
                 root=str(self.root),
@@ -94,7 +96,7 @@ class Workspace:
             from nbconvert.preprocessors import ClearMetadataPreprocessor
             from nbgrader import preprocessors as P
 
-            from .judge.server import JudgeVerdicts
+            from autograder.judge.server import JudgeVerdicts
 
             # nbgrader's own list with the judge's verdicts written just before they are scored
             cfg.Autograde.autograde_preprocessors = [
@@ -110,7 +112,7 @@ class Workspace:
             res["message"] = _last_error(res)
         return res
 
-    def add_source(self, ex: paths.Exercise) -> Path:
+    def add_source(self, ex: course.Exercise) -> Path:
         """Stage the exercise's source notebook (with the install cell)."""
         nb = stage.stage(nbformat.read(ex.source, as_version=4))
         folder = self.root / "source" / ex.name
@@ -120,23 +122,23 @@ class Workspace:
         nbformat.write(nb, folder / ex.notebook)
         return folder / ex.notebook
 
-    def generate(self, ex: paths.Exercise) -> Path:
+    def generate(self, ex: course.Exercise) -> Path:
         res = self._call("generate_assignment", ex.name, force=True)
         if not res["success"]:
             raise RuntimeError(f"generate_assignment {ex.name} failed:\n{res.get('log', '')}\n{res.get('error', '')}")
         return self.root / "release" / ex.name / ex.notebook
 
-    def submit(self, student: str, ex: paths.Exercise, notebook: Path) -> None:
+    def submit(self, student: str, ex: course.Exercise, notebook: Path) -> None:
         folder = self.root / "submitted" / student / ex.name
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
         shutil.copyfile(notebook, folder / ex.notebook)
 
-    def autograde(self, student: str, ex: paths.Exercise) -> dict:
+    def autograde(self, student: str, ex: course.Exercise) -> dict:
         return self._call("autograde", ex.name, student, force=True)
 
-    def feedback(self, student: str, ex: paths.Exercise) -> Path:
+    def feedback(self, student: str, ex: course.Exercise) -> Path:
         res = self._call("generate_feedback", ex.name, student, force=True)
         if not res["success"]:
             raise RuntimeError(f"generate_feedback failed for {student}: {res['message']}")

@@ -28,7 +28,7 @@ from pathlib import Path
 from nbgrader.plugins import FileNameCollectorPlugin
 from traitlets import Unicode
 
-from . import paths
+from autograder import course
 
 PRESETS = {
     # Canvas: <login>_[LATE_]<user id>_<submission id>_<file>[-<n>].ipynb
@@ -77,7 +77,7 @@ class RosterCollector(FileNameCollectorPlugin):
 CONFIG = """\
 c = get_config()
 c.CourseDirectory.root = {root!r}
-c.ZipCollectApp.collector_plugin = "autograder.collect.RosterCollector"
+c.ZipCollectApp.collector_plugin = "autograder.grading.collect.RosterCollector"
 c.ZipCollectApp.force = True
 c.FileNameCollectorPlugin.named_regexp = {regexp!r}
 c.RosterCollector.roster = {roster!r}
@@ -87,7 +87,7 @@ c.RosterCollector.skipped_file = {skipped!r}
 
 def collect(exercise: str, downloads: list[Path], dest: Path, lms: str = "canvas", regexp: str | None = None,
             roster: Path | None = None, log=print) -> dict:
-    ex = paths.exercise(exercise)
+    ex = course.exercise(exercise)
     regexp = regexp or PRESETS[lms]
     with tempfile.TemporaryDirectory(prefix="dlc-collect-") as tmp:
         root = Path(tmp)
@@ -101,7 +101,7 @@ def collect(exercise: str, downloads: list[Path], dest: Path, lms: str = "canvas
         skipped = root / "skipped.tsv"
         (root / "nbgrader_config.py").write_text(CONFIG.format(
             root=str(root), regexp=regexp, roster=str(Path(roster).resolve()) if roster else "", skipped=str(skipped)))
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(paths.ROOT), os.environ.get("PYTHONPATH")])))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(course.ROOT), os.environ.get("PYTHONPATH")])))
         proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "nbgrader"), "zip_collect", ex.name],
                               cwd=root, env=env, capture_output=True, text=True)
         if proc.returncode != 0:

@@ -1,7 +1,7 @@
 """The benchmark: every quantitative target of the syllabus, measured and printed.
 
 Each exercise may have ``solutions/<chapter>/<name>/bench.py`` with a ``main()`` that
-measures its targets with the reference solution (``autograder.reference.load``) at full
+measures its targets with the reference solution (``autograder.authoring.reference.load``) at full
 size and reports each one through ``target(...)``. ``./course bench [NAME...]`` runs them one
 at a time (each in its own process, all cores) and ends with a table of every target.
 The name ``site`` stands for the site build's own benchmark (``autograder/sitebench.py``:
@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from . import paths
+from autograder import course
 
 _MARK = "@@TARGET "
 
@@ -29,18 +29,18 @@ def target(name: str, measured: str, bar: str, met: bool) -> bool:
 
 
 # benches of the project itself rather than of one exercise: name -> module
-PROJECT = {"grading": "autograder.bench_grading", "site": "autograder.sitebench"}
+PROJECT = {"grading": "autograder.benchmarks.grading", "site": "autograder.benchmarks.site"}
 
 
 def run(names=()) -> int:
     unknown = [n for n in names if n not in PROJECT]
-    chosen = [paths.exercise(n) for n in unknown] or ([] if names else paths.exercises())
+    chosen = [course.exercise(n) for n in unknown] or ([] if names else course.exercises())
     jobs = [(str(ex), [sys.executable, str(ex.folder / "bench.py")], ex.folder)
             for ex in chosen if (ex.folder / "bench.py").exists()]
-    jobs += [(name, [sys.executable, "-m", mod], paths.ROOT) for name, mod in PROJECT.items()
+    jobs += [(name, [sys.executable, "-m", mod], course.ROOT) for name, mod in PROJECT.items()
              if name in names or not names]
     env = dict(os.environ, DLCOURSE_SCALE="full", MPLBACKEND="Agg")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(paths.ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(course.ROOT), env.get("PYTHONPATH")]))
     env.pop("DLCOURSE_THREADS", None)
     rows = []
     for label, cmd, cwd in jobs:

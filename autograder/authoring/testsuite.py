@@ -11,8 +11,8 @@ import subprocess
 import sys
 import time
 
-from . import paths
-from .site import build
+from autograder import course
+from autograder.publishing.site import build
 
 
 def run(pytest_args=()) -> int:
@@ -27,7 +27,7 @@ def run(pytest_args=()) -> int:
     workers = os.environ.get("DLCOURSE_TEST_WORKERS", str(min(os.cpu_count() or 2, 2)))
     cmd = [sys.executable, "-m", "pytest", "-n", workers, "--durations=25", "-p", "no:cacheprovider", *pytest_args]
     t0 = time.monotonic()
-    rc = subprocess.call(cmd, cwd=paths.ROOT, env=env)
+    rc = subprocess.call(cmd, cwd=course.ROOT, env=env)
     times["pytest"] = time.monotonic() - t0
     print("stage times: " + ", ".join(f"{k} {v:.0f} s" for k, v in times.items()) + f", total {sum(times.values()):.0f} s")
     return rc

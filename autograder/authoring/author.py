@@ -1,6 +1,6 @@
 """Turn a percent-format draft into an nbgrader source notebook (authoring aid).
 
-``python -m autograder.author draft.py solutions/<chapter>/<name>/<name>.ipynb``
+``python -m autograder.authoring.author draft.py solutions/<chapter>/<name>/<name>.ipynb``
 
 The draft is only a convenient way to type a new notebook; the ``.ipynb`` it writes is
 the source of truth from then on (edit it in Jupyter, don't keep the draft). Cell
@@ -21,7 +21,7 @@ import sys
 
 import nbformat
 
-from . import cells as C
+from autograder.notebook import cells as C
 
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 LANGUAGE_INFO = {

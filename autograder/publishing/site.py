@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from . import paths
+from autograder import course
 
 MATHJAX = "3.2.2"
 # The parts of MathJax's es5 build that the tex-mml-chtml component loads (no speech rules).
@@ -20,10 +20,10 @@ def ensure_mathjax() -> None:
     import tarfile
     import tempfile
 
-    dest = paths.ROOT / "_mathjax" / "mathjax"  # not in _static: Jupyter Book would load every .js there
+    dest = course.ROOT / "_mathjax" / "mathjax"  # not in _static: Jupyter Book would load every .js there
     if (dest / "tex-mml-chtml.js").exists():
         return
-    cache = paths.cache_dir() / f"mathjax-{MATHJAX}.tgz"
+    cache = course.cache_dir() / f"mathjax-{MATHJAX}.tgz"
     if not cache.exists():
         cache.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory() as tmp:
@@ -42,7 +42,7 @@ def build(extra_args=(), measure: bool = True, remeasure=None) -> int:
     """Measure the exercises' run times that are missing or stale (``remeasure``: names to
     measure again anyway, [] for all; see runtimes.py), then build the book."""
     if measure:
-        from . import runtimes
+        from autograder.publishing import runtimes
 
         t0 = time.monotonic()
         try:
@@ -54,8 +54,8 @@ def build(extra_args=(), measure: bool = True, remeasure=None) -> int:
     ensure_mathjax()
     env = dict(os.environ, DLCOURSE_SCALE=os.environ.get("DLCOURSE_SCALE", "full"))
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-    cmd = [os.path.join(os.path.dirname(sys.executable), "jupyter-book"), "build", str(paths.ROOT), "-W", "--keep-going", *extra_args]
+    cmd = [os.path.join(os.path.dirname(sys.executable), "jupyter-book"), "build", str(course.ROOT), "-W", "--keep-going", *extra_args]
     t0 = time.monotonic()
-    rc = subprocess.call(cmd, cwd=paths.ROOT, env=env)
-    print(f"site: built in {time.monotonic() - t0:.1f} s -> {paths.SITE / 'index.html'}" if rc == 0 else f"site: build failed (exit {rc})")
+    rc = subprocess.call(cmd, cwd=course.ROOT, env=env)
+    print(f"site: built in {time.monotonic() - t0:.1f} s -> {course.SITE / 'index.html'}" if rc == 0 else f"site: build failed (exit {rc})")
     return rc

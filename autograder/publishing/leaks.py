@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import re
 
-from . import cells as C
+from autograder.notebook import cells as C
 
 _WS = re.compile(r"\s+")
 _TAG = re.compile(r"<[^>]+>")

@@ -1,6 +1,6 @@
 """Run a staged notebook once and many variants of it, in one process, forking per variant.
 
-``python -m autograder.runner STAGED.ipynb PLAN.json RESULT.json``
+``python -m autograder.authoring.runner STAGED.ipynb PLAN.json RESULT.json``
 
 PLAN is ``{"<variant name>": {"item": "<item>", "code": "<solution cell source>",
 "whole": bool}}`` (``whole``: run every later cell, not only the item's own).
@@ -28,8 +28,8 @@ import traceback
 
 import nbformat
 
-from . import cells as C
-from .workspace import WARNING_PATTERN
+from autograder.notebook import cells as C
+from autograder.notebook.workspace import WARNING_PATTERN
 
 _WARN = re.compile(WARNING_PATTERN)
 

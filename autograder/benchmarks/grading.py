@@ -30,10 +30,12 @@ from pathlib import Path
 
 import nbformat
 
-from . import cells as C
-from . import contract, paths, variants
-from .bench import target
-from .workspace import Workspace, kernel_env
+from autograder.notebook import cells as C
+from autograder.authoring import contract
+from autograder import course
+from autograder.authoring import variants
+from autograder.benchmarks.run import target
+from autograder.notebook.workspace import Workspace, kernel_env
 
 EXERCISES = ("attention", "activations")
 
@@ -42,7 +44,7 @@ def mixed_set(dest: Path, copies: int) -> int:
     """dest/<student>/<notebook>: per exercise and copy, 5 kinds of submission."""
     n = 0
     for name in EXERCISES:
-        ex = paths.exercise(name)
+        ex = course.exercise(name)
         src, stu = C.read(ex.source), nbformat.read(ex.student, as_version=4)
         plan, sol = contract.plan_for(ex), variants.solution_sources(src)
         kinds = {"solution": variants.submission(stu, src), "stub": stu}
@@ -65,7 +67,7 @@ def plain_nbgrader(subs: Path, work: Path) -> float:
     """Serial ``nbgrader autograde``, same staged notebooks, its own defaults otherwise."""
     ws = Workspace(work)
     for name in EXERCISES:
-        ex = paths.exercise(name)
+        ex = course.exercise(name)
         ws.add_source(ex)
         ws.generate(ex)
         for nb in subs.glob(f"*/{ex.notebook}"):
@@ -92,7 +94,7 @@ def execution_seconds(nb_path: Path) -> float:
 
 
 def main() -> None:
-    from .grade import grade
+    from autograder.grading.batch import grade
 
     copies = int(os.environ.get("GRADING_BENCH_COPIES", "4"))
     cores = os.cpu_count() or 1

@@ -36,17 +36,17 @@ import time
 
 import nbformat
 
-from . import cells as C
-from . import paths
-from .bundle import with_install_cell
+from autograder.notebook import cells as C
+from autograder import course
+from autograder.publishing.bundle import with_install_cell
 
-FILE = paths.ROOT / "runtimes.json"
+FILE = course.ROOT / "runtimes.json"
 METHOD = 2  # bump when the way of timing changes: every entry becomes stale
 CELL_TIMEOUT_S = 1800
 BUSY_RATIO = 0.75  # kernel CPU seconds below this share of the wall time: it waited for a busy machine
 
 
-def timed_notebook(ex: paths.Exercise) -> nbformat.NotebookNode:
+def timed_notebook(ex: course.Exercise) -> nbformat.NotebookNode:
     """The learner's notebook with the reference solution filled in: solution markers
     dropped, no outputs (graded cells only call the grading agent, a no-op outside grading)."""
     nb = with_install_cell(copy.deepcopy(C.read(ex.source)))   # as the release step does
@@ -60,11 +60,11 @@ def timed_notebook(ex: paths.Exercise) -> nbformat.NotebookNode:
 
 
 def _helper_files() -> list:
-    root = paths.ROOT / "dlcourse"
+    root = course.ROOT / "dlcourse"
     return sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
 
 
-def key(ex: paths.Exercise) -> str:
+def key(ex: course.Exercise) -> str:
     """Hash of what determines the run time: the code cells the timed notebook runs, in
     order (so a typo fixed in the text or a hidden test changed costs no re-measuring),
     and every file of the helper library."""
@@ -73,7 +73,7 @@ def key(ex: paths.Exercise) -> str:
         if cell.cell_type == "code":
             h.update(b"\0cell\0" + cell.source.encode())
     for f in _helper_files():
-        h.update(b"\0file\0" + f.relative_to(paths.ROOT).as_posix().encode() + b"\0" + f.read_bytes())
+        h.update(b"\0file\0" + f.relative_to(course.ROOT).as_posix().encode() + b"\0" + f.read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -85,10 +85,10 @@ def save(data: dict) -> None:
     FILE.write_text(json.dumps(dict(sorted(data.items())), indent=2) + "\n")
 
 
-def stale(data: dict | None = None) -> list[paths.Exercise]:
+def stale(data: dict | None = None) -> list[course.Exercise]:
     """Exercises whose entry is missing or whose key no longer matches."""
     data = load() if data is None else data
-    return [ex for ex in paths.exercises() if data.get(ex.name, {}).get("key") != key(ex)]
+    return [ex for ex in course.exercises() if data.get(ex.name, {}).get("key") != key(ex)]
 
 
 def cpu_model() -> str:
@@ -108,12 +108,12 @@ def _kernel_env() -> dict:
     threads = os.environ.get("DLCOURSE_RUNTIME_THREADS", "1").strip() or "1"
     if threads != "auto":  # see the module's docstring
         env["DLCOURSE_THREADS"] = env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(int(threads))
-    env["PYTHONPATH"] = os.pathsep.join([str(paths.ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep)
-                                                           if p and p != str(paths.ROOT)])
+    env["PYTHONPATH"] = os.pathsep.join([str(course.ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep)
+                                                           if p and p != str(course.ROOT)])
     return env
 
 
-def measure(ex: paths.Exercise) -> dict:
+def measure(ex: course.Exercise) -> dict:
     """Run the timed notebook once in a fresh kernel; return its runtimes.json entry."""
     from nbclient import NotebookClient
     from traitlets.config import Config
@@ -154,17 +154,17 @@ class MeasureError(RuntimeError):
     pass
 
 
-def update(force=None) -> list[paths.Exercise]:
+def update(force=None) -> list[course.Exercise]:
     """Measure the missing and stale entries (and ``force``: a list of names, or [] for
     all) and write runtimes.json after each one. Returns what was measured."""
     data = load()
-    known = {ex.name for ex in paths.exercises()}
+    known = {ex.name for ex in course.exercises()}
     removed = [name for name in data if name not in known]  # exercises removed or renamed
     for name in removed:
         del data[name]
     todo = stale(data)
     if force is not None:
-        todo += [ex for ex in paths.exercises() if (not force or ex.name in force) and ex not in todo]
+        todo += [ex for ex in course.exercises() if (not force or ex.name in force) and ex not in todo]
         unknown = set(force or ()) - known
         if unknown:
             raise KeyError(f"no exercise named {sorted(unknown)}")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from . import paths
+from autograder import course
 
 # copied as they are (when present); chapters/ is copied whole (pages + student notebooks)
 FILES = ["intro.md", "instructors.md", "bibliography.md", "glossary.md", "references.bib", "_toc.yml",
@@ -25,7 +25,7 @@ IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
 
 
 def book_config() -> dict:
-    return yaml.safe_load((paths.ROOT / "_config.yml").read_text())
+    return yaml.safe_load((course.ROOT / "_config.yml").read_text())
 
 
 def repository() -> tuple[str, str]:
@@ -116,7 +116,7 @@ packages = ["dlcourse"]
 
 def _requirements(names: set[str]) -> list[str]:
     keep = []
-    for line in (paths.ROOT / "requirements.txt").read_text().splitlines():
+    for line in (course.ROOT / "requirements.txt").read_text().splitlines():
         name = line.split("==")[0].strip().lower()
         if name in names:
             keep.append(line.strip())
@@ -130,10 +130,10 @@ def write(dest: Path) -> Path:
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     for f in FILES:
-        if (paths.ROOT / f).exists():
-            shutil.copyfile(paths.ROOT / f, dest / f)
+        if (course.ROOT / f).exists():
+            shutil.copyfile(course.ROOT / f, dest / f)
     for d in FOLDERS:
-        shutil.copytree(paths.ROOT / d, dest / d, ignore=IGNORE)
+        shutil.copytree(course.ROOT / d, dest / d, ignore=IGNORE)
     cfg = book_config()
     sphinx = cfg.setdefault("sphinx", {}).setdefault("config", {})
     # the published site loads MathJax from its CDN; the local copy is the build machine's

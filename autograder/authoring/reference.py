@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import nbformat
 
-from . import cells as C
-from . import paths
+from autograder.notebook import cells as C
+from autograder import course
 
 
 def load(name: str) -> dict:
-    ex = paths.exercise(name)
+    ex = course.exercise(name)
     nb = nbformat.read(ex.source, as_version=4)
     ns = {"__name__": f"reference_{name}"}
     for i, cell in enumerate(nb.cells):

@@ -1,6 +1,6 @@
 """Execute one MyST explanation page outside the book and save its figures (authoring aid).
 
-``./course python -m autograder.pagecheck chapters/ch1_transformers/rope.md OUTDIR``
+``./course python -m autograder.publishing.pagecheck chapters/ch1_transformers/rope.md OUTDIR``
 
 Runs the page's code cells in a fresh kernel (as the site build does, full scale), fails
 on the first error, prints each cell's time and writes every image output to OUTDIR as

@@ -26,9 +26,9 @@ import time
 from pathlib import Path
 
 
-from . import paths
-from .bench import target
-from .site import MATHJAX
+from autograder import course
+from autograder.benchmarks.run import target
+from autograder.publishing.site import MATHJAX
 
 COLD_S, CACHED_S = 300, 60  # README's CI budget: 5 min cold, 1 min warm
 
@@ -40,14 +40,14 @@ def _files(root: Path) -> list[str]:
 
 
 def copy_tree(dest: Path) -> None:
-    for rel in _files(paths.ROOT):
+    for rel in _files(course.ROOT):
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(paths.ROOT / rel, dest / rel)
+        shutil.copy2(course.ROOT / rel, dest / rel)
 
 
 def page_to_touch(root: Path) -> Path:
     """The first explanation page of the table of contents that runs code."""
-    files = paths.toc_files(root)[1:]   # the root page is the landing page
+    files = course.toc_files(root)[1:]   # the root page is the landing page
     for f in files:
         page = root / f"{f}.md"
         if page.exists() and "{code-cell}" in page.read_text():
@@ -59,7 +59,7 @@ def build(root: Path, log: Path) -> tuple[float, str]:
     """One ``./course site`` build in the copy, without measuring run times; returns its
     seconds and what it did (pages executed by myst-nb, pages read by Sphinx)."""
     env = dict(os.environ, PYTHONPATH=str(root))
-    code = "import sys; from autograder.site import build; sys.exit(build(measure=False))"
+    code = "import sys; from autograder.publishing.site import build; sys.exit(build(measure=False))"
     t0 = time.monotonic()
     with open(log, "w") as out:
         rc = subprocess.call([sys.executable, "-c", code], cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -75,11 +75,11 @@ def build(root: Path, log: Path) -> tuple[float, str]:
 
 
 def main() -> int:
-    if not (paths.cache_dir() / f"mathjax-{MATHJAX}.tgz").exists():
-        from .site import ensure_mathjax
+    if not (course.cache_dir() / f"mathjax-{MATHJAX}.tgz").exists():
+        from autograder.publishing.site import ensure_mathjax
 
         ensure_mathjax()  # fetches the tarball once, into the per-machine cache
-    from . import runtimes
+    from autograder.publishing import runtimes
 
     if runtimes.stale():
         print("note: runtimes.json is not up to date; the copy builds with it as it is")

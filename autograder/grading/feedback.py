@@ -7,7 +7,7 @@ replaces its source with a one-line note; every traceback is cut to its last lin
 """
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from . import cells as C
+from autograder.notebook import cells as C
 
 
 def short_error(output) -> str:

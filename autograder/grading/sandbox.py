@@ -36,7 +36,7 @@ def write_kernelspec(jupyter_dir: Path) -> None:
     d = Path(jupyter_dir) / "kernels" / KERNEL_NAME
     d.mkdir(parents=True, exist_ok=True)
     spec = {
-        "argv": [sys.executable, "-m", "autograder.sandbox", "{connection_file}"],
+        "argv": [sys.executable, "-m", "autograder.grading.sandbox", "{connection_file}"],
         "display_name": "Python 3 (course grading sandbox)",
         "language": "python",
         "env": {"PYTHONPATH": str(LIB.parent)},  # the launcher itself needs autograder
@@ -46,7 +46,7 @@ def write_kernelspec(jupyter_dir: Path) -> None:
 
 # ---------------------------------------------------------------- cgroups
 
-def _cgroup_dirs(name: str) -> list[Path]:
+def cgroup_dirs(name: str) -> list[Path]:
     """Memory and pids cgroup folders for this kernel (v1 hierarchies or v2), if writable."""
     base = Path("/sys/fs/cgroup")
     out = []
@@ -60,7 +60,7 @@ def _cgroup_dirs(name: str) -> list[Path]:
 
 def enter_cgroup(name: str, memory_mb: int, pids: int) -> list[Path]:
     joined = []
-    for d in _cgroup_dirs(name):
+    for d in cgroup_dirs(name):
         try:
             d.mkdir(parents=True, exist_ok=True)
             for f, v in (("memory.limit_in_bytes", memory_mb << 20), ("memory.max", memory_mb << 20),
@@ -79,7 +79,7 @@ def kill_cgroup(name: str) -> None:
     import signal
     import time
 
-    for d in _cgroup_dirs(name):
+    for d in cgroup_dirs(name):
         if not d.exists():
             continue
         for _ in range(50):

@@ -21,7 +21,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from . import cells as C
+from autograder.notebook import cells as C
 
 
 def _added_key(cell) -> str:

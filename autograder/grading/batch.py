@@ -28,13 +28,17 @@ import time
 import uuid
 from pathlib import Path
 
-from . import paths, salvage, sandbox
-from .worker import MAX_SALVAGE, sha256
+from autograder import course
+
+from autograder.grading import salvage
+
+from autograder.grading import sandbox
+from autograder.grading.worker import MAX_SALVAGE, sha256
 
 
 def find_submissions(folder: Path):
     """Yields (student, exercise or None, path)."""
-    known = {ex.notebook: ex for ex in paths.exercises()}
+    known = {ex.notebook: ex for ex in course.exercises()}
     folder = Path(folder)
     for nb in sorted(folder.rglob("*.ipynb")):
         rel = nb.relative_to(folder)
@@ -47,9 +51,9 @@ class _Worker:
     def __init__(self, out: Path, k: int, use_sandbox: bool):
         self.dir = out / "workers" / f"w{k}"
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(paths.ROOT), env.get("PYTHONPATH")]))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(course.ROOT), env.get("PYTHONPATH")]))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder.worker", str(self.dir), "1" if use_sandbox else "0"],
+            [sys.executable, "-m", "autograder.grading.worker", str(self.dir), "1" if use_sandbox else "0"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
             start_new_session=True,
         )
@@ -86,7 +90,7 @@ def grade(submissions: Path, out: Path, workers: int | None = None, regrade: boo
     if not use_sandbox and not allow_unsandboxed:
         raise SystemExit("grade: bubblewrap (bwrap) is not installed, so student code cannot be isolated. "
                          "Install it (apt-get install bubblewrap) or pass --unsandboxed to grade anyway.")
-    limits = paths.config()["grading"]["limits"]
+    limits = course.config()["grading"]["limits"]
     tasks = []
     for student, ex, path in find_submissions(Path(submissions)):
         if ex is None:
