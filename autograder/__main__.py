@@ -37,9 +37,9 @@ def main(argv=None) -> int:
     c.add_argument("names", nargs="*")
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        return _main(p, argv)
-    except UsageError as e:   # bad input: one clear line, no traceback
-        print(f"course: {e}", file=sys.stderr)
+        return _run(p, argv)
+    except bad_input() as e:   # one clear line, no traceback
+        print("course: " + " ".join(l.strip() for l in str(e).splitlines() if l.strip()), file=sys.stderr)
         return 2
 
 
@@ -47,20 +47,24 @@ class UsageError(Exception):
     pass
 
 
-def _main(p, argv) -> int:
-    from autograder.course import UnknownExercise
+def bad_input() -> tuple[type[Exception], ...]:
+    """What a mistake in the user's input raises (arguments, environment variables, a course
+    file), from whichever command."""
+    from autograder.course import CourseError
+    from autograder.notebook.cells import NotebookError
+    from dlcourse.runtime import SettingError
 
-    try:
-        return _run(p, argv)
-    except UnknownExercise as e:
-        raise UsageError(str(e)) from None
+    return UsageError, CourseError, NotebookError, SettingError
 
 
 def _run(p, argv) -> int:
-    if argv[:1] == ["test"]:  # everything after "test" goes to pytest untouched
+    from dlcourse.runtime import check_settings
+
+    a = None if argv[:1] == ["test"] else p.parse_args(argv)
+    check_settings()   # before any work: the commands' children would each fail on a bad value
+    if a is None:  # everything after "test" goes to pytest untouched
         from autograder.authoring.testsuite import run
         return run(argv[1:])
-    a = p.parse_args(argv)
 
     from autograder import course
 
@@ -82,6 +86,7 @@ def _run(p, argv) -> int:
         from autograder.grading.batch import grade
         if not a.submissions.is_dir():
             raise UsageError(f"grade: no folder {a.submissions} (expected SUBMISSIONS/<student>/<exercise>.ipynb)")
+        _must_exist("grade", [a.roster] if a.roster else [])
         csv_path = grade(a.submissions, a.out, workers=a.workers, regrade=a.regrade, allow_unsandboxed=a.unsandboxed,
                          roster=a.roster)
         print(f"grades: {csv_path}")
@@ -89,7 +94,9 @@ def _run(p, argv) -> int:
     if a.cmd == "collect":
         from autograder.grading.collect import collect
         if len(a.downloads) < 2:
-            p.error("collect: give the downloads and then the output folder")
+            raise UsageError("collect: give the downloads and then the output folder")
+        course.exercise(a.exercise)   # an unknown name first: the likelier mistake
+        _must_exist("collect", a.downloads[:-1] + ([a.roster] if a.roster else []))
         collect(a.exercise, a.downloads[:-1], a.downloads[-1], lms=a.lms, regexp=a.regexp, roster=a.roster)
         return 0
     if a.cmd == "contract":
@@ -101,6 +108,12 @@ def _run(p, argv) -> int:
             bad += bool(rep.problems)
         return 1 if bad else 0
     return 2
+
+
+def _must_exist(cmd: str, paths) -> None:
+    for path in paths:
+        if not path.exists():
+            raise UsageError(f"{cmd}: no file or folder {path}")
 
 
 if __name__ == "__main__":

@@ -17,22 +17,41 @@ import random
 _SCALES = ("full", "short")
 
 
+class SettingError(ValueError):
+    """An environment variable of the course holds a value it cannot use."""
+
+
 def num_threads() -> int | None:
-    value = os.environ.get("DLCOURSE_THREADS", "").strip()
-    if not value:
+    raw = os.environ.get("DLCOURSE_THREADS", "")
+    if not raw.strip():
         return None
-    n = int(value)
+    try:
+        n = int(raw)
+    except ValueError:
+        n = 0
     if n < 1:
-        raise ValueError(f"DLCOURSE_THREADS must be >= 1, got {value!r}")
+        raise SettingError(f"DLCOURSE_THREADS must be a whole number >= 1, got {raw!r}")
     return n
+
+
+def scale_mode() -> str:
+    """``DLCOURSE_SCALE``: ``full`` (also when unset) or ``short``."""
+    raw = os.environ.get("DLCOURSE_SCALE", "")
+    mode = raw.strip() or "full"
+    if mode not in _SCALES:
+        raise SettingError(f"DLCOURSE_SCALE must be {' or '.join(map(repr, _SCALES))}, got {raw!r}")
+    return mode
 
 
 def scale(full, short):
     """Pick ``full`` or ``short`` according to ``DLCOURSE_SCALE``."""
-    mode = os.environ.get("DLCOURSE_SCALE", "full").strip() or "full"
-    if mode not in _SCALES:
-        raise ValueError(f"DLCOURSE_SCALE must be one of {_SCALES}, got {mode!r}")
-    return full if mode == "full" else short
+    return full if scale_mode() == "full" else short
+
+
+def check_settings() -> None:
+    """Raise ``SettingError`` now for a bad variable, rather than in a notebook later."""
+    num_threads()
+    scale_mode()
 
 
 def seed_everything(seed: int = 0) -> None:

@@ -6,6 +6,7 @@ import zipfile
 from autograder import course
 from autograder.grading.collect import collect
 from autograder.grading.batch import write_csv
+from autograder.grading.worker import Status
 
 ROSTER = "id,lms_id,first_name,last_name,email\ns001,doejane,Jane,Doe,jane@example.org\ns002,1234,Bob,Smith,bob@example.org\n"
 
@@ -47,3 +48,23 @@ def test_grades_table_carries_the_roster(tmp_path):
                                                   "max_score": 8.0, "status": "ok", "items": {"a": [4.0, 8.0]}}))
     rows = list(csv.DictReader(open(write_csv(tmp_path))))
     assert rows[0]["student"] == "s001" and rows[0]["email"] == "jane@example.org" and rows[0]["lms_id"] == "doejane"
+
+
+def test_grades_table_has_the_status_and_its_detail(tmp_path):
+    records = {"s001": {"score": 8.0, "max_score": 8.0, "status": "ok", "detail": "", "items": {"a": [8.0, 8.0]}},
+               "s002": {"status": "not_graded", "detail": "the file is not a valid notebook (not JSON)"},
+               "s003": {"status": "not_an_exercise", "detail": "homework.ipynb is not the notebook of an exercise"}}
+    for student, rec in records.items():
+        (tmp_path / "results" / student).mkdir(parents=True)
+        exercise = "homework" if student == "s003" else "attention"
+        (tmp_path / "results" / student / f"{exercise}.json").write_text(
+            json.dumps({"student": student, "exercise": exercise, **rec}))
+    path = write_csv(tmp_path)
+    header = open(path).readline().strip().split(",")
+    assert header[:7] == ["student", "exercise", "score", "max_score", "status", "detail", "attention:a"], header
+    rows = {r["student"]: r for r in csv.DictReader(open(path))}
+    assert {s: r["status"] for s, r in rows.items()} == {"s001": Status.ok, "s002": Status.not_graded,
+                                                         "s003": Status.not_an_exercise}
+    assert rows["s002"]["detail"] == "the file is not a valid notebook (not JSON)"
+    summary = list(csv.DictReader(open(tmp_path / "summary.csv")))   # a submission not graded counts, not scored
+    assert [(s["exercise"], s["submissions"], s["graded"]) for s in summary] == [("attention", "2", "1")]

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import dlcourse
-from dlcourse import data, testing
+from dlcourse import data, runtime, testing
 
 
 def test_scale_picks_by_env(monkeypatch):
@@ -14,7 +14,7 @@ def test_scale_picks_by_env(monkeypatch):
     monkeypatch.delenv("DLCOURSE_SCALE")
     assert dlcourse.scale(full=100, short=3) == 100
     monkeypatch.setenv("DLCOURSE_SCALE", "tiny")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^DLCOURSE_SCALE must be 'full' or 'short', got 'tiny'$"):
         dlcourse.scale(full=1, short=0)
 
 
@@ -29,6 +29,23 @@ def test_threads_from_env(monkeypatch):
             dlcourse.num_threads()
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-2", "1.5", "2 threads"])
+def test_bad_thread_count_is_named(monkeypatch, value):
+    monkeypatch.setenv("DLCOURSE_THREADS", value)
+    with pytest.raises(runtime.SettingError) as e:
+        runtime.check_settings()
+    assert str(e.value) == f"DLCOURSE_THREADS must be a whole number >= 1, got {value!r}"
+
+
+def test_unset_or_blank_settings_are_the_defaults(monkeypatch):
+    monkeypatch.setenv("DLCOURSE_THREADS", " ")
+    monkeypatch.setenv("DLCOURSE_SCALE", "")
+    runtime.check_settings()
+    assert dlcourse.num_threads() is None and dlcourse.scale(full=1, short=0) == 1
+    monkeypatch.setenv("DLCOURSE_THREADS", " 3 ")
+    assert dlcourse.num_threads() == 3
 
 
 def test_seed_everything_repeats():

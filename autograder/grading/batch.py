@@ -8,7 +8,7 @@ Output in ``OUT``:
                                        a submission whose file is unchanged is not regraded)
 ``feedback/<student>/<exercise>.html`` what the learner receives (no hidden tests)
 ``grades.csv``                         one row per student and exercise: points per item,
-                                       total, status
+                                       total, status (``worker.Status``) and its detail
 ``workers/``                           each worker's own nbgrader workspace and gradebook
 
 Several workers grade at once (one torch thread each); every submission is graded in its
@@ -33,7 +33,7 @@ from autograder import course
 from autograder.grading import salvage
 
 from autograder.grading import sandbox
-from autograder.grading.worker import MAX_SALVAGE, sha256
+from autograder.grading.worker import MAX_SALVAGE, Status, sha256
 
 
 def find_submissions(folder: Path):
@@ -94,13 +94,15 @@ def grade(submissions: Path, out: Path, workers: int | None = None, regrade: boo
     tasks = []
     for student, ex, path in find_submissions(Path(submissions)):
         if ex is None:
-            _record(out, student, path.stem, status=f"not an exercise of this course: {path.name}", sha256=sha256(path))
+            _record(out, student, path.stem, status=Status.not_an_exercise, sha256=sha256(path),
+                    detail=f"{path.name} is not the notebook of an exercise of this course")
             continue
         result = out / "results" / student / f"{ex.name}.json"
         if not regrade and result.exists():
             old = json.loads(result.read_text())
-            if old.get("sha256") == sha256(path) and not old.get("status", "").startswith("interrupted"):
-                continue  # graded before, file unchanged
+            # graded before, file unchanged; an older grader's record (its status no Status) is redone
+            if old.get("sha256") == sha256(path) and old.get("status") in {s.value for s in Status}:
+                continue
         tasks.append({"student": student, "exercise": ex.name, "path": str(path.resolve()), "result": str(result),
                       "feedback": str(out / "feedback" / student / f"{ex.name}.html")})
     n_workers = max(1, min(workers or os.cpu_count() or 1, len(tasks) or 1))
@@ -133,8 +135,8 @@ def _run(tasks, out, n_workers, use_sandbox, wall_s, log) -> None:
                 died = line == "" or (line is None and w.proc.poll() is not None)
                 if line and line.startswith("DONE "):
                     res = json.loads(Path(w.task["result"]).read_text())
-                    log(f"{res['student']}/{res['exercise']}: {res.get('score', '-')}/{res.get('max_score', '-')} "
-                        f"{'' if res['status'] == 'ok' else res['status']}")
+                    log(f"{res['student']}/{res['exercise']}: {res.get('score', '-')}/{res.get('max_score', '-')}"
+                        + ("" if res["status"] == Status.ok else f" {res['status']}: {res.get('detail', '')}"))
                     w.task = None
                     bar.update()
                 elif timed_out or died:
@@ -152,7 +154,7 @@ def _run(tasks, out, n_workers, use_sandbox, wall_s, log) -> None:
                         log(f"{t['student']}/{t['exercise']}: {why}; grading again without {salvage.describe(key)}")
                         continue
                     Path(t["result"]).with_suffix(".cell").unlink(missing_ok=True)
-                    _record(out, t["student"], t["exercise"], status=f"could not grade: {why}", sha256=sha256(t["path"]))
+                    _record(out, t["student"], t["exercise"], status=Status.not_graded, detail=why, sha256=sha256(t["path"]))
                     log(f"{t['student']}/{t['exercise']}: {why}")
                     bar.update()
     except KeyboardInterrupt:
@@ -182,7 +184,7 @@ def write_csv(out: Path) -> Path:
     rows = []
     for f in sorted((out / "results").glob("*/*.json")):
         r = json.loads(f.read_text())
-        row = {k: r.get(k) for k in ("student", "exercise", "score", "max_score", "status", "review", "seconds")}
+        row = {k: r.get(k) for k in ("student", "exercise", "score", "max_score", "status", "detail", "review", "seconds")}
         for item, (got, top) in (r.get("items") or {}).items():
             row[f"{r['exercise']}:{item}"] = f"{got:g}/{top:g}"
         if r.get("feedback"):
@@ -195,7 +197,8 @@ def write_csv(out: Path) -> Path:
         for row in rows:
             who = people.get(row["student"], {})
             row.update({k: who.get(k, "") for k in ROSTER_COLUMNS})
-    fixed = ["student", *(ROSTER_COLUMNS if people else []), "exercise", "score", "max_score", "status"]
+    # the status and its detail side by side, then the points per item
+    fixed = ["student", *(ROSTER_COLUMNS if people else []), "exercise", "score", "max_score", "status", "detail"]
     extra = sorted({k for r in rows for k in r} - set(fixed) - {"feedback", "seconds", "review"})
     path = out / "grades.csv"
     with open(path, "w", newline="") as f:
@@ -212,7 +215,7 @@ def write_summary(rows: list[dict], path: Path) -> None:
 
     by_ex: dict[str, list[dict]] = {}
     for r in rows:
-        if r.get("max_score") is not None or r["status"].startswith("could not grade"):
+        if r.get("max_score") is not None or r["status"] == Status.not_graded:
             by_ex.setdefault(r["exercise"], []).append(r)
     with open(path, "w", newline="") as f:
         w = csv.writer(f)

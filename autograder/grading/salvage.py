@@ -14,6 +14,9 @@ neutralised (``neutralise``):
 * the locked set-up cell: nothing to salvage, the submission cannot be graded.
 
 The neutralised cell keeps a comment saying why, which the learner sees in the feedback.
+
+Whether a failed run is one of these is decided by the exception that stopped it
+(``salvageable``), which nbgrader itself only logs as text: ``RecordingExecute`` keeps it.
 """
 from __future__ import annotations
 
@@ -66,9 +69,18 @@ def neutralise(nb, skip: list[dict]) -> int:
     return done
 
 
+def salvageable(stopped: BaseException | None) -> bool:
+    """Did this exception end the run because of the cell that was running: the kernel died
+    in it, or it ran past the per-cell limit and ignored the interrupt?"""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    return isinstance(stopped, (DeadKernelError, CellTimeoutError))
+
+
 class Tracker:
     """nbclient hook: remembers the key of the cell being executed, in memory and in a
-    file (the parent reads the file after killing a worker at the wall-time limit)."""
+    file (the parent reads the file after killing a worker at the wall-time limit), and
+    the exception that stopped the run, if one did (``RecordingExecute``)."""
 
     def __init__(self, on_cell=None):
         self.on_cell = on_cell  # also told of every cell (the judge arms itself on graded cells)
@@ -76,10 +88,11 @@ class Tracker:
         self.items: list[str] = []
         self.file: Path | None = None
         self.key: str | None = None
+        self.stopped: BaseException | None = None
 
     def start(self, source_nb, file: Path | None) -> None:
         lay = C.layout(source_nb)
-        self.owner, self.items, self.file, self.key = lay.owner, lay.items, file, None
+        self.owner, self.items, self.file, self.key, self.stopped = lay.owner, lay.items, file, None, None
         if file is not None and file.exists():
             file.unlink()
 
@@ -99,3 +112,21 @@ def last_key(file: Path) -> str | None:
         return json.loads(Path(file).read_text()).get("key")
     except (OSError, ValueError):
         return None
+
+
+def recording_execute():
+    """nbgrader's Execute preprocessor, which also hands the exception that stopped a run to
+    its ``on_cell_execute`` hook (a ``Tracker``): nbgrader's converter catches it, logs its
+    traceback and raises a generic error, so the type would be lost."""
+    from nbgrader.preprocessors import Execute
+
+    class RecordingExecute(Execute):   # a subclass: the Execute section of the config applies
+        def preprocess(self, nb, resources=None, km=None):
+            try:
+                return super().preprocess(nb, resources, km)
+            except Exception as e:
+                if isinstance(self.on_cell_execute, Tracker):
+                    self.on_cell_execute.stopped = e
+                raise
+
+    return RecordingExecute

@@ -8,6 +8,7 @@ submission's cgroup, then starts a fresh worker.
 """
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 import os
@@ -27,6 +28,15 @@ from autograder.judge import meter
 from autograder.judge.server import Judge
 from autograder.judge.suite import hidden_tests
 from autograder.notebook.workspace import Workspace
+
+
+class Status(enum.StrEnum):
+    """What became of a submission: the ``status`` of its result record and of its row in
+    grades.csv. The record's ``detail`` says why, in words."""
+    ok = enum.auto()               # graded
+    partly_graded = enum.auto()    # graded without the cells that killed the kernel or never ended
+    not_graded = enum.auto()       # nbgrader gave up, the time limit, the grader crashed
+    not_an_exercise = enum.auto()  # no exercise of the course has this notebook's name
 
 
 def sha256(path: Path) -> str:
@@ -74,15 +84,14 @@ def solution_sources(path: Path) -> dict[str, str]:
     return {C.grade_id(c): c.source for c in nb.cells if C.is_solution(c) and isinstance(c.source, str)}
 
 
-SALVAGEABLE = ("the kernel died", "a cell ran longer")   # nbgrader gave up on the whole notebook
-MAX_SALVAGE = 4                                        # cells neutralised per submission, at most
+MAX_SALVAGE = 4   # cells neutralised per submission, at most
 
 
 def grade_one(ws: Workspace, task: dict, generated: set, tracker: salvage.Tracker) -> dict:
     """Run the notebook under nbgrader in the sandbox; the judge scores its graded cells."""
     ex = course.exercise(task["exercise"])
     student, path = task["student"], Path(task["path"])
-    res = {"student": student, "exercise": ex.name, "sha256": sha256(path), "status": "ok",
+    res = {"student": student, "exercise": ex.name, "sha256": sha256(path), "status": Status.ok, "detail": "",
            "review": "; ".join(scan.scan(path))}
     if ex.name not in generated:
         ws.add_source(ex)
@@ -133,19 +142,19 @@ def _grade(ws, task, generated, tracker, ex, scratch, res):
             sandbox.kill_cgroup(task["cgroup"])
             timing["autograde"] = timing.get("autograde", 0.0) + time.monotonic() - t1
         key = tracker.key
-        if out["success"] or not out["message"].startswith(SALVAGEABLE) or key is None \
+        if out["success"] or not salvage.salvageable(tracker.stopped) or key is None \
                 or key in {s["key"] for s in skip} or len(skip) >= MAX_SALVAGE:
             break
         skip.append({"key": key, "reason": out["message"]})
     cell_file.unlink(missing_ok=True)
     res["seconds"] = round(time.monotonic() - t0, 1)
     if not out["success"]:
-        res["status"] = f"could not grade: {out['message']}"
+        res["status"], res["detail"] = Status.not_graded, out["message"]
         Path(task["result"]).with_suffix(".log").write_text((out.get("log") or "") + (out.get("error") or ""))
         return res
     if skip:
-        res["status"] = "partly graded: " + "; ".join(
-            f"{salvage.describe(s['key'])} was not run ({s['reason']})" for s in skip)
+        res["status"] = Status.partly_graded
+        res["detail"] = "; ".join(f"{salvage.describe(s['key'])} was not run ({s['reason']})" for s in skip)
     res["score"], res["max_score"], res["items"] = item_scores(ws, ex, student)
     res["judge"] = {gid: {"passed": v.passed, "seconds": round(v.seconds, 2), "calls": v.calls}
                     for gid, v in ws.judge.verdicts.items()}
@@ -163,6 +172,17 @@ def _grade(ws, task, generated, tracker, ex, scratch, res):
     timing["total"] = time.monotonic() - t0
     res["timing"] = {k: round(v, 2) for k, v in timing.items()}
     return res
+
+
+def record_stops(ws: Workspace) -> None:
+    """Run notebooks with salvage's Execute, which keeps the exception that stopped a run
+    for the salvage decision."""
+    from nbgrader.preprocessors import Execute
+
+    cfg = ws.api.config.Autograde
+    pre = list(cfg.autograde_preprocessors)
+    pre[pre.index(Execute)] = salvage.recording_execute()
+    cfg.autograde_preprocessors = pre
 
 
 def discard_files(ws: Workspace, student: str, ex_name: str, notebook: str) -> None:
@@ -196,6 +216,7 @@ def main(workdir: str, use_sandbox: str) -> None:
     os.environ["DLCOURSE_JUDGE"] = judge.path
     tracker = salvage.Tracker(on_cell=judge.arm)
     ws = Workspace(Path(workdir) / "nbgrader", on_cell_execute=tracker, judge=judge, **extra)
+    record_stops(ws)
     ws.sandboxed = bool(extra)
     generated: set = set()
     for line in sys.stdin:
@@ -204,7 +225,7 @@ def main(workdir: str, use_sandbox: str) -> None:
             res = grade_one(ws, task, generated, tracker)
         except Exception as e:  # noqa: BLE001 - one bad submission must not stop the batch
             res = {"student": task["student"], "exercise": task["exercise"], "sha256": sha256(task["path"]),
-                   "status": f"could not grade: {type(e).__name__}: {str(e)[:300]}"}
+                   "status": Status.not_graded, "detail": f"{type(e).__name__}: {str(e)[:300]}"}
         finally:
             discard_files(ws, task["student"], task["exercise"], f"{task['exercise']}.ipynb")
         tmp = Path(task["result"]).with_suffix(".tmp")

@@ -85,8 +85,47 @@ def layout(nb) -> Layout:
     return Layout(items, points, owner)
 
 
-def solution_body(source: str) -> str:
-    """A solution cell's source with the solution markers dropped (the full reference)."""
+class NotebookError(ValueError):
+    """A course notebook breaks the cell conventions (the command line prints it as one line)."""
+
+
+def _marker_problem(source: str) -> str | None:
+    """What is wrong with the pairing of the solution markers of a cell, or None."""
+    begun = None   # line number of the open BEGIN
+    for n, line in enumerate(source.splitlines(), 1):
+        s = line.strip()
+        if s == BEGIN_SOLUTION:
+            if begun is not None:
+                return f"'{BEGIN_SOLUTION}' on line {n}, but the one on line {begun} has no '{END_SOLUTION}' yet"
+            begun = n
+        elif s == END_SOLUTION:
+            if begun is None:
+                return f"'{END_SOLUTION}' on line {n} has no '{BEGIN_SOLUTION}' before it"
+            begun = None
+    if begun is not None:
+        return f"'{BEGIN_SOLUTION}' on line {begun} has no '{END_SOLUTION}' after it"
+    return None
+
+
+def describe(cell, index: int) -> str:
+    """How an error names a cell: its index in the notebook and its grade_id."""
+    gid = grade_id(cell)
+    return f"cell {index}" + (f" (grade_id {gid!r})" if gid else "")
+
+
+def check_markers(nb) -> None:
+    """Raise ``NotebookError`` for the first code cell whose solution markers do not pair up
+    (nbgrader, the reference and the leak check would each cut it differently)."""
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and (problem := _marker_problem(cell.source)):
+            raise NotebookError(f"{describe(cell, i)}: {problem}")
+
+
+def solution_body(source: str, where: str = "solution cell") -> str:
+    """A solution cell's source with the solution markers dropped (the full reference).
+    ``where`` names the cell in the ``NotebookError`` raised for unpaired markers."""
+    if problem := _marker_problem(source):
+        raise NotebookError(f"{where}: {problem}")
     return "\n".join(l for l in source.splitlines() if l.strip() not in (BEGIN_SOLUTION, END_SOLUTION))
 
 
@@ -105,4 +144,7 @@ def marked_lines(source: str, begin: str, end: str) -> list[str]:
 
 
 def read(path) -> nbformat.NotebookNode:
-    return nbformat.read(str(path), as_version=4)
+    """A course notebook; ``NotebookError`` if its solution markers do not pair up."""
+    nb = nbformat.read(str(path), as_version=4)
+    check_markers(nb)
+    return nb
