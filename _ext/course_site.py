@@ -1,15 +1,16 @@
 """Sphinx additions for the course site (loaded through _config.yml's local_extensions).
 
 * small fixes to the theme's pages (duplicate scripts, theme mode);
-* honest run times from ``runtimes.json`` (written by ``./course site``, see
-  autograder/runtimes.py): a note under the title of every exercise page, and the
+* honest run times from each exercise folder's ``runtime.json`` (written by ``./course
+  site``, see autograder/publishing/runtimes.py): a note under the title of every exercise page, and the
   ``{exercise-runtimes}`` directive, a table of every exercise in the book with its time
   (used on the landing page).
 
 An exercise page is a notebook under ``chapters/``: ``chapters/<chapter>/<name>.ipynb``,
-whose entry in runtimes.json is ``<name>``.
+whose run-time record is ``solutions/<chapter>/<name>/runtime.json``.
 """
 import datetime
+import glob
 import json
 import math
 import os
@@ -52,11 +53,17 @@ def about(seconds: float) -> str:
 
 
 def _runtimes(app) -> dict:
-    path = os.path.join(app.srcdir, "runtimes.json")
-    if not os.path.exists(path):
-        return {}
-    with open(path) as f:
-        return json.load(f)
+    """{exercise name: run-time record}: each exercise folder's runtime.json in the
+    instructor's repository, or the student bundle's merged runtimes.json."""
+    merged = os.path.join(app.srcdir, "runtimes.json")
+    if os.path.exists(merged):
+        with open(merged) as f:
+            return json.load(f)
+    out = {}
+    for path in sorted(glob.glob(os.path.join(app.srcdir, "solutions", "*", "*", "runtime.json"))):
+        with open(path) as f:
+            out[os.path.basename(os.path.dirname(path))] = json.load(f)
+    return out
 
 
 def _is_exercise(env, docname) -> bool:
@@ -210,8 +217,8 @@ def _fill_runtime_tables(app, doctree, fromdocname):
 
 
 def _outdated(app, env, added, changed, removed):
-    """env-get-outdated: re-read the pages whose run-time text changed (runtimes.json is
-    not a Sphinx source, so Sphinx would not notice), and the table pages whenever any
+    """env-get-outdated: re-read the pages whose run-time text changed (the runtime.json
+    records are not Sphinx sources, so Sphinx would not notice), and the table pages whenever any
     exercise page changes."""
     data = _runtimes(app)
     shown = {}

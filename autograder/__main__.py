@@ -11,7 +11,7 @@ def main(argv=None) -> int:
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("site", help="build the website into _build/html (measures stale exercise run times first)")
     s.add_argument("--remeasure", nargs="*", metavar="NAME", default=None,
-                   help="time these exercises' notebooks again (no name: all) even if runtimes.json is up to date")
+                   help="time these exercises' notebooks again (no name: all) even if their runtime.json is up to date")
     sub.add_parser("test", help="run the whole test suite (what CI runs); extra arguments go to pytest")
     b = sub.add_parser("bench", help="print every target of the syllabus (slow)")
     b.add_argument("names", nargs="*", help="exercise names, or site for the build times (default: all)")

@@ -22,8 +22,7 @@ def pytest_generate_tests(metafunc):
 
 def run_cli(*args, check=True) -> subprocess.CompletedProcess:
     """The ./course commands, as a learner or instructor runs them (own process)."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-m", "autograder", *map(str, args)], cwd=ROOT, env=env,
+    proc = subprocess.run([sys.executable, "-m", "autograder", *map(str, args)], cwd=ROOT,
                           capture_output=True, text=True)
     if check and proc.returncode != 0:
         raise AssertionError(f"course {' '.join(map(str, args))} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")

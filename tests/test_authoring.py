@@ -1,15 +1,11 @@
 """The pieces of the pipeline on a tiny synthetic exercise: authoring, staging, variants."""
+import copy
+
 import pytest
 
-from autograder.authoring import author
-
-from autograder.notebook import cells
-
+from autograder.authoring import author, variants
+from autograder.notebook import cells, transforms
 from autograder.publishing import leaks
-
-from autograder.authoring import stage
-
-from autograder.authoring import variants
 
 DRAFT = '''
 # %% [markdown]
@@ -67,7 +63,7 @@ def test_layout_assigns_tests_to_items(nb):
 def test_graded_cells_only_call_the_judge(nb):
     graded = [c for c in nb.cells if cells.is_graded(c)]
     assert [c.source for c in graded] == [cells.judge_cell("test_double"), cells.judge_cell("test_quad")]
-    staged = stage.stage(nb)
+    staged = transforms.with_install_cell(copy.deepcopy(nb))
     assert cells.grade_id(next(c for c in staged.cells if c.cell_type == "code")) == "install"
     ns = {}
     for c in staged.cells:   # outside grading the judge's call only says so
@@ -77,7 +73,7 @@ def test_graded_cells_only_call_the_judge(nb):
 
 
 def test_variant_edits_must_match_exactly_once(nb):
-    src = variants.solution_sources(nb)["double"]
+    src = cells.solution_sources(nb)["double"]
     ok = variants.mutant("double", "triple", "wrong factor", edits=[("* 2", "* 3")])
     assert "* 3" in ok.apply(src)
     with pytest.raises(ValueError, match="occurs 0 times"):

@@ -1,5 +1,4 @@
-"""The student bundle, the launch buttons and the install cell (issue: the website as
-learners meet it, point 3)."""
+"""The student bundle, the launch buttons and the install cell: what learners open and run."""
 import os
 import subprocess
 import sys
@@ -7,12 +6,11 @@ import sys
 import pytest
 import yaml
 
-from autograder.publishing import bundle
-
-from autograder.publishing import leaks
-
 from autograder import course
 from autograder.notebook import cells as C
+from autograder.notebook import transforms
+from autograder.publishing import bundle
+from autograder.publishing import leaks
 
 
 @pytest.fixture(scope="module")
@@ -66,12 +64,13 @@ def test_helper_library_installs_from_the_bundle(student_repo, tmp_path):
 
 
 def _run_install_cell(cwd, env_extra=None):
-    """Run the notebooks' install cell in a fresh Python with pip replaced by a recorder."""
+    """Run the notebooks' install cell in a Python that has no course package (``-S``: no
+    site-packages, as a learner's fresh Python), with pip replaced by a recorder."""
     code = ("import subprocess\ncalls = []\nsubprocess.run = lambda args, **k: calls.append(args)\n"
-            + bundle.install_cell_source()
+            + transforms.install_cell_source()
             + "\nimport sys\nprint(repr(calls)); print(repr(sys.path[0]))")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env={**env, **(env_extra or {})},
+    return subprocess.run([sys.executable, "-S", "-c", code], cwd=cwd, env={**env, **(env_extra or {})},
                           capture_output=True, text=True, check=True).stdout.splitlines()
 
 
@@ -79,15 +78,15 @@ def test_install_cell_is_first_and_does_nothing_inside_the_repo():
     for ex in course.exercises():
         nb = C.read(ex.student)
         first = next(c for c in nb.cells if c.cell_type == "code")
-        assert first.source == bundle.install_cell_source(), f"{ex}: the first code cell is not the install cell"
+        assert first.source == transforms.install_cell_source(), f"{ex}: the first code cell is not the install cell"
         assert C.meta(first).get("locked"), f"{ex}: the install cell must be read-only"
     chapter = course.exercises()[0].student.parent
     calls, path0 = _run_install_cell(chapter)
-    assert calls == "[]", "inside the repository the install cell must not call pip"
-    assert path0 == repr(str(course.ROOT)), "inside the repository it uses the repository's dlcourse"
+    assert calls == "[]", "inside a clone the install cell must not call pip"
+    assert path0 == repr(str(course.ROOT)), "inside a clone it uses the clone's dlcourse"
 
 
 def test_install_cell_installs_only_the_helper_library_elsewhere(tmp_path):
     calls, _ = _run_install_cell(tmp_path)
-    url, branch = bundle.repository()
+    url, branch = course.repository()
     assert f"dlcourse @ git+{url}@{branch}" in calls and "torch" not in calls, calls

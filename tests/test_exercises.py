@@ -1,4 +1,5 @@
-"""The exercise contract (design.md), for every exercise found under solutions/.
+"""The exercise contract (instructors' guide, "Writing or changing an exercise"), for every
+exercise found under solutions/.
 
 Heavy checks share work: one fork-per-variant run per exercise covers points 4, 5, 7 and
 the fast form of 1-2; one real nbgrader grading of the solution and the stub per exercise
@@ -8,29 +9,29 @@ import ast
 import csv
 import json
 import re
-import shutil
 
 import nbformat
-import pytest
 
-from autograder.notebook import cells as C
-from autograder.authoring import contract
-from autograder.publishing import leaks
 from autograder import course
+from autograder.authoring import contract
 from autograder.authoring import release
 from autograder.authoring import variants
+from autograder.notebook import cells as C
+from autograder.publishing import leaks
 
 from conftest import run_cli
-
-MIN_MUTANTS, MIN_VARIANTS = 6, 3
-
 
 def _student_text(nb) -> str:
     return "\n".join(c.source for c in nb.cells)
 
 
+def test_exercise_folder_complete(ex):
+    problems = ex.problems()
+    assert not problems, "\n".join(problems)
+
+
 def test_notebook_hygiene(ex):
-    nb = C.read(ex.source)
+    nb = ex.nb
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3", "kernelspec missing (the -W site build needs it)"
     assert nb.metadata.get("language_info", {}).get("name") == "python", "language_info missing"
     lay = C.layout(nb)
@@ -56,13 +57,13 @@ def test_hidden_tests_cover_every_graded_cell(ex):
 
 
 def test_mutant_and_variant_banks(ex):
-    mutants, accepted = variants.load(ex)
-    lay = C.layout(C.read(ex.source))
-    for item in lay.items:
+    mutants, accepted = ex.changes
+    want = course.config()["contract"]
+    for item in ex.layout.items:
         n_mut = sum(m.item == item for m in mutants)
         n_var = sum(v.item == item for v in accepted)
-        assert n_mut >= MIN_MUTANTS, f"{item}: {n_mut} mutants, want >= {MIN_MUTANTS}"
-        assert n_var >= MIN_VARIANTS, f"{item}: {n_var} accepted variants, want >= {MIN_VARIANTS}"
+        assert n_mut >= want["min_mutants"], f"{item}: {n_mut} mutants, want >= {want['min_mutants']} (course.toml)"
+        assert n_var >= want["min_variants"], f"{item}: {n_var} accepted variants, want >= {want['min_variants']}"
     names = [(c.item, c.name) for c in mutants + accepted]
     assert len(names) == len(set(names)), "duplicate mutant/variant names"
 
@@ -92,14 +93,14 @@ def test_contract_mutants_variants_visible_checks(ex):
 
 
 def test_grading_solution_full_stub_zero(ex, tmp_path):
-    src, stu = C.read(ex.source), nbformat.read(ex.student, as_version=4)
+    src, stu = ex.nb, nbformat.read(ex.student, as_version=4)
     subs = tmp_path / "subs"
     for student, nb in [("solution", variants.submission(stu, src)), ("stub", stu)]:
         (subs / student).mkdir(parents=True)
         nbformat.write(nb, subs / student / ex.notebook)
     run_cli("grade", subs, tmp_path / "out")
     rows = {r["student"]: r for r in csv.DictReader(open(tmp_path / "out" / "grades.csv"))}
-    total = C.layout(src).total
+    total = ex.layout.total
     print(f"\n{ex}: solution graded in {rows['solution']['seconds']} s, stub in {rows['stub']['seconds']} s")
     assert rows["solution"]["status"] == "ok" and float(rows["solution"]["score"]) == total, rows["solution"]
     assert rows["stub"]["status"] == "ok" and float(rows["stub"]["score"]) == 0.0, rows["stub"]

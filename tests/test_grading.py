@@ -4,9 +4,8 @@ import re
 
 import nbformat
 
-from autograder.notebook import cells as C
-from autograder.authoring import contract
 from autograder import course
+from autograder.authoring import contract
 from autograder.authoring import variants
 from autograder.grading.worker import Status
 
@@ -15,8 +14,8 @@ from conftest import run_cli
 
 def _folder(tmp_path):
     ex = course.exercise("attention")
-    src, stu = C.read(ex.source), nbformat.read(ex.student, as_version=4)
-    plan, sol = contract.plan_for(ex), variants.solution_sources(src)
+    src, stu = ex.nb, nbformat.read(ex.student, as_version=4)
+    plan, sol = contract.plan_for(ex), ex.solutions
     subs = tmp_path / "subs"
 
     def put(student, nb, name=ex.notebook):

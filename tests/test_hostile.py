@@ -18,10 +18,10 @@ import threading
 import nbformat
 import pytest
 
-from autograder.notebook import cells as C
 from autograder import course
-from autograder.grading import sandbox
 from autograder.authoring import variants
+from autograder.grading import sandbox
+from autograder.notebook import cells as C
 
 from conftest import ROOT
 
@@ -327,7 +327,7 @@ def test_static_scan_flags_tampering_for_review(graded):
 
 
 def test_scan_catches_kernel_tampering_tricks():
-    from autograder.grading.scan import _flags_in
+    from autograder.grading.scan import flags_in
 
     tricks = {
         "get_ipython().input_transformers_post.append(lambda lines: [])": "uses .input_transformers_post",
@@ -339,5 +339,5 @@ def test_scan_catches_kernel_tampering_tricks():
         "import threading\nthreading.Timer(1, print).start()": "imports threading",
     }
     for code, flag in tricks.items():
-        assert flag in _flags_in(code), code
-    assert _flags_in("out = q @ k.transpose(-2, -1)\nweights = torch.softmax(out, -1)") == set()
+        assert flag in flags_in(code), code
+    assert flags_in("out = q @ k.transpose(-2, -1)\nweights = torch.softmax(out, -1)") == set()

@@ -2,9 +2,9 @@
 import re
 
 
+from autograder import course
 from autograder.notebook import cells as C
 from autograder.publishing import leaks
-from autograder import course
 
 
 def _toc_files():
@@ -30,7 +30,7 @@ def test_every_exercise_is_on_the_site_with_a_download(site):
 def test_no_solution_or_hidden_test_anywhere_on_the_site(site):
     secret = set().union(*(leaks.exercise_secrets(ex) for ex in course.exercises()))
     # generic lines that one exercise hides and another shows (e.g. "g = generator(seed)") are not secrets
-    shown = leaks._norm("\n".join(c.source for ex in course.exercises() for c in C.read(ex.student).cells))
+    shown = leaks.normalise("\n".join(c.source for ex in course.exercises() for c in C.read(ex.student).cells))
     secret = {s for s in secret if s not in shown}
     for f in site.rglob("*"):
         if f.suffix in (".html", ".ipynb", ".md", ".txt", ".js") and "mathjax" not in f.parts:

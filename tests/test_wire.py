@@ -8,7 +8,6 @@ import ast
 import json
 import pickle
 import struct
-from pathlib import Path
 
 import numpy as np
 import pytest

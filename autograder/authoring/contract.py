@@ -1,4 +1,4 @@
-"""The exercise contract (design.md) for one exercise, checked in one process.
+"""The exercise contract (instructors' guide, "Writing or changing an exercise") for one exercise, checked in one process.
 
 ``check(ex)`` stages the exercise, runs the solution plus every per-item stub, mutant and
 accepted variant through ``runner`` (fork per variant) and returns a ``Report`` whose
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -21,12 +20,13 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.notebook import cells as C
 from autograder import course
-from autograder.authoring import stage
 from autograder.authoring import variants
+from autograder.env import child as child_env
 from autograder.judge.server import Judge
 from autograder.judge.suite import HiddenTests
+from autograder.notebook import cells as C
+from autograder.notebook import transforms
 
 
 @dataclasses.dataclass
@@ -50,16 +50,11 @@ class Report:
         return "\n".join(lines)
 
 
-def _stub_sources(student_nb) -> dict[str, str]:
-    return {C.grade_id(c): c.source for c in student_nb.cells if C.is_solution(c)}
-
-
 def plan_for(ex: course.Exercise) -> dict[str, variants.Change]:
-    src = nbformat.read(ex.source, as_version=4)
-    stubs = _stub_sources(nbformat.read(ex.student, as_version=4))
-    mutants, accepted = variants.load(ex)
+    stubs = C.solution_sources(C.read(ex.student))
+    mutants, accepted = ex.changes
     plan = {}
-    for item in C.layout(src).items:
+    for item in ex.layout.items:
         plan[f"stub:{item}"] = variants.Change(item, f"stub:{item}", "the untouched stub", "stub", code=stubs[item])
     for ch in mutants + accepted:
         plan[f"{ch.kind}:{ch.item}:{ch.name}"] = ch
@@ -91,8 +86,7 @@ def _expect(name, ch, lay: C.Layout, cells: dict) -> list[str]:
 
 
 def check(ex: course.Exercise, timeout: float = 600) -> Report:
-    src = nbformat.read(ex.source, as_version=4)
-    lay = C.layout(src)
+    lay = ex.layout
     problems = []
     for item in lay.items:
         tests = [g for g in lay.points if lay.owner.get(g) == item]
@@ -105,10 +99,10 @@ def check(ex: course.Exercise, timeout: float = 600) -> Report:
     if orphans:
         problems.append(f"graded cells that belong to no item: {orphans}")
     changes = plan_for(ex)
-    sources = variants.solution_sources(src)
+    sources = ex.solutions
     with tempfile.TemporaryDirectory() as tmp:
         staged = Path(tmp) / ex.notebook
-        nbformat.write(stage.stage(src), staged)
+        nbformat.write(transforms.staged(ex), staged)
         judge = Judge(Path(tmp) / "judge.sock", trust_hello=True)  # the course's own code only
         plan = {}
         for name, ch in changes.items():
@@ -120,9 +114,7 @@ def check(ex: course.Exercise, timeout: float = 600) -> Report:
         (Path(tmp) / "plan.json").write_text(json.dumps(plan))
         judge.begin(HiddenTests(ex), course.term_seed(),
                     lambda tag: {**sources, **({plan[tag]["item"]: plan[tag]["code"]} if tag in plan else {})})
-        env = dict(os.environ, DLCOURSE_SCALE="short", DLCOURSE_THREADS="1", OMP_NUM_THREADS="1", MPLBACKEND="Agg",
-                   DLCOURSE_JUDGE=judge.path)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(course.ROOT), env.get("PYTHONPATH")]))
+        env = child_env("short", 1, DLCOURSE_JUDGE=judge.path)
         proc = subprocess.run(
             [sys.executable, "-m", "autograder.authoring.runner", str(staged), str(Path(tmp) / "plan.json"), str(Path(tmp) / "res.json")],
             cwd=ex.folder, env=env, capture_output=True, text=True, timeout=timeout,

@@ -6,12 +6,12 @@
 """
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
 
 from autograder import course
+from autograder.env import child as child_env, test_workers
 from autograder.publishing.site import build
 
 
@@ -23,9 +23,8 @@ def run(pytest_args=()) -> int:
     if rc != 0:
         print("test: the site build failed; not running pytest")
         return rc
-    env = dict(os.environ, DLCOURSE_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    workers = os.environ.get("DLCOURSE_TEST_WORKERS", str(min(os.cpu_count() or 2, 2)))
-    cmd = [sys.executable, "-m", "pytest", "-n", workers, "--durations=25", "-p", "no:cacheprovider", *pytest_args]
+    env = child_env(None, 1)   # two workers on two cores: one thread each, or they spin
+    cmd = [sys.executable, "-m", "pytest", "-n", str(test_workers()), "--durations=25", "-p", "no:cacheprovider", *pytest_args]
     t0 = time.monotonic()
     rc = subprocess.call(cmd, cwd=course.ROOT, env=env)
     times["pytest"] = time.monotonic() - t0

@@ -12,10 +12,8 @@ occur exactly once, so a mutant cannot silently go stale) or a whole replacement
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 
 from autograder.notebook import cells as C
-from autograder.course import Exercise
 
 
 @dataclasses.dataclass
@@ -49,26 +47,13 @@ def variant(item, name, why, edits=(), code=None) -> Change:
     return Change(item, name, why, "variant", list(edits), code)
 
 
-def load(ex: Exercise) -> tuple[list[Change], list[Change]]:
-    if not ex.mutants_file.exists():
-        return [], []
-    spec = importlib.util.spec_from_file_location(f"mutants_{ex.name}", ex.mutants_file)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return list(getattr(mod, "MUTANTS", [])), list(getattr(mod, "VARIANTS", []))
-
-
-def solution_sources(nb) -> dict[str, str]:
-    return {C.grade_id(c): c.source for c in nb.cells if C.is_solution(c)}
-
-
 def submission(student_nb, source_nb, changes: dict[str, str] | None = None, solved: bool = True):
     """A submission built from the student notebook: every solution cell filled with the
     reference (``solved``) or left as the stub, then ``changes`` {item: code} applied."""
     import copy
 
     nb = copy.deepcopy(student_nb)
-    ref = solution_sources(source_nb)
+    ref = C.solution_sources(source_nb)
     for cell in nb.cells:
         gid = C.grade_id(cell)
         if C.is_solution(cell):

@@ -1,4 +1,4 @@
-"""Benchmark of the grader (issue: grading that holds up, point 6).
+"""Benchmark of the grader: throughput against plain nbgrader, and the overhead per submission.
 
 Grades N copies of a mixed set of submissions (solution, stub, accepted variant, two
 mutants, of two exercises) twice in one run:
@@ -16,7 +16,7 @@ minus the time the kernel spent executing the notebook's cells (nbclient's timin
 metadata in the autograded notebooks; the judge's work happens while a graded cell runs,
 so it counts as the notebook's execution).
 
-``./course bench grading`` (env GRADING_BENCH_COPIES, default 4: 4 x 10 submissions).
+``./course bench grading`` (env DLCOURSE_BENCH_COPIES, default 4: 4 x 10 submissions).
 """
 from __future__ import annotations
 
@@ -30,9 +30,8 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.notebook import cells as C
-from autograder.authoring import contract
 from autograder import course
+from autograder.authoring import contract
 from autograder.authoring import variants
 from autograder.benchmarks.run import target
 from autograder.notebook.workspace import Workspace, kernel_env
@@ -45,8 +44,8 @@ def mixed_set(dest: Path, copies: int) -> int:
     n = 0
     for name in EXERCISES:
         ex = course.exercise(name)
-        src, stu = C.read(ex.source), nbformat.read(ex.student, as_version=4)
-        plan, sol = contract.plan_for(ex), variants.solution_sources(src)
+        src, stu = ex.nb, nbformat.read(ex.student, as_version=4)
+        plan, sol = contract.plan_for(ex), ex.solutions
         kinds = {"solution": variants.submission(stu, src), "stub": stu}
         picked = {"variant": [k for k in plan if k.startswith("variant:")][0],
                   "mutant1": [k for k in plan if k.startswith("mutant:")][0],
@@ -76,7 +75,7 @@ def plain_nbgrader(subs: Path, work: Path) -> float:
     env.pop("DLCOURSE_SANDBOX", None)
     t0 = time.monotonic()
     for name in EXERCISES:
-        subprocess.run([os.path.join(os.path.dirname(sys.executable), "nbgrader"), "autograde", name, "--force"],
+        subprocess.run([sys.executable, "-m", "nbgrader", "autograde", name, "--force"],
                        cwd=work, env=env, check=True, capture_output=True)
     return time.monotonic() - t0
 
@@ -96,7 +95,7 @@ def execution_seconds(nb_path: Path) -> float:
 def main() -> None:
     from autograder.grading.batch import grade
 
-    copies = int(os.environ.get("GRADING_BENCH_COPIES", "4"))
+    copies = int(os.environ.get("DLCOURSE_BENCH_COPIES", "4"))
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="dlc-gradebench-") as tmp:
         tmp = Path(tmp)

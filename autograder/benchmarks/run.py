@@ -11,12 +11,12 @@ Outside CI: it takes minutes and timings need a quiet machine.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
 
 from autograder import course
+from autograder.env import child as child_env
 
 _MARK = "@@TARGET "
 
@@ -34,14 +34,14 @@ PROJECT = {"grading": "autograder.benchmarks.grading", "site": "autograder.bench
 
 def run(names=()) -> int:
     unknown = [n for n in names if n not in PROJECT]
-    chosen = [course.exercise(n) for n in unknown] or ([] if names else course.exercises())
-    jobs = [(str(ex), [sys.executable, str(ex.folder / "bench.py")], ex.folder)
-            for ex in chosen if (ex.folder / "bench.py").exists()]
+    try:
+        chosen = [course.exercise(n) for n in unknown] or ([] if names else course.exercises())
+    except course.UnknownExercise as e:   # the project's own benches are names too
+        raise course.UnknownExercise(f"{e}; or a bench of the project: {', '.join(PROJECT)}") from None
+    jobs = [(str(ex), [sys.executable, str(ex.bench_file)], ex.folder) for ex in chosen if ex.bench_file.exists()]
     jobs += [(name, [sys.executable, "-m", mod], course.ROOT) for name, mod in PROJECT.items()
              if name in names or not names]
-    env = dict(os.environ, DLCOURSE_SCALE="full", MPLBACKEND="Agg")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(course.ROOT), env.get("PYTHONPATH")]))
-    env.pop("DLCOURSE_THREADS", None)
+    env = child_env("full", "auto")   # a benchmark has the machine: every core
     rows = []
     for label, cmd, cwd in jobs:
         print(f"== {label}", flush=True)

@@ -11,7 +11,7 @@ nothing is fetched from the network), time
 4. a rebuild after editing that page's code (a comment in its first code cell: the page is
    executed again).
 
-The builds do not measure exercise run times (``runtimes.json`` is used as it is), so only
+The builds do not measure exercise run times (the runtime.json records are used as they are), so only
 the book's own build is timed.
 """
 from __future__ import annotations
@@ -58,7 +58,7 @@ def page_to_touch(root: Path) -> Path:
 def build(root: Path, log: Path) -> tuple[float, str]:
     """One ``./course site`` build in the copy, without measuring run times; returns its
     seconds and what it did (pages executed by myst-nb, pages read by Sphinx)."""
-    env = dict(os.environ, PYTHONPATH=str(root))
+    env = dict(os.environ, PYTHONPATH=str(root))   # the copy's packages, not the installed ones
     code = "import sys; from autograder.publishing.site import build; sys.exit(build(measure=False))"
     t0 = time.monotonic()
     with open(log, "w") as out:
@@ -82,7 +82,7 @@ def main() -> int:
     from autograder.publishing import runtimes
 
     if runtimes.stale():
-        print("note: runtimes.json is not up to date; the copy builds with it as it is")
+        print("note: some runtime.json records are not up to date; the copy builds with it as it is")
     with tempfile.TemporaryDirectory(prefix="dlcourse-site-bench-") as tmp:
         root, log = Path(tmp) / "course", Path(tmp) / "build.log"
         copy_tree(root)

@@ -29,9 +29,7 @@ import uuid
 from pathlib import Path
 
 from autograder import course
-
 from autograder.grading import salvage
-
 from autograder.grading import sandbox
 from autograder.grading.worker import MAX_SALVAGE, Status, sha256
 
@@ -50,11 +48,9 @@ def find_submissions(folder: Path):
 class _Worker:
     def __init__(self, out: Path, k: int, use_sandbox: bool):
         self.dir = out / "workers" / f"w{k}"
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(course.ROOT), env.get("PYTHONPATH")]))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "autograder.grading.worker", str(self.dir), "1" if use_sandbox else "0"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
             start_new_session=True,
         )
         self.task, self.started = None, 0.0

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import os
+import json
 import shutil
 import subprocess
 import sys
@@ -74,15 +75,17 @@ class RosterCollector(FileNameCollectorPlugin):
         return {**info, "student_id": sid}
 
 
-CONFIG = """\
-c = get_config()
-c.CourseDirectory.root = {root!r}
-c.ZipCollectApp.collector_plugin = "autograder.grading.collect.RosterCollector"
-c.ZipCollectApp.force = True
-c.FileNameCollectorPlugin.named_regexp = {regexp!r}
-c.RosterCollector.roster = {roster!r}
-c.RosterCollector.skipped_file = {skipped!r}
-"""
+def zip_collect_config(root: Path, regexp: str, roster: Path | None, skipped: Path):
+    from traitlets.config import Config
+
+    c = Config()
+    c.CourseDirectory.root = str(root)
+    c.ZipCollectApp.collector_plugin = "autograder.grading.collect.RosterCollector"
+    c.ZipCollectApp.force = True
+    c.FileNameCollectorPlugin.named_regexp = regexp
+    c.RosterCollector.roster = str(Path(roster).resolve()) if roster else ""
+    c.RosterCollector.skipped_file = str(skipped)
+    return c
 
 
 def collect(exercise: str, downloads: list[Path], dest: Path, lms: str = "canvas", regexp: str | None = None,
@@ -99,11 +102,10 @@ def collect(exercise: str, downloads: list[Path], dest: Path, lms: str = "canvas
         release.mkdir(parents=True)
         shutil.copy(ex.student, release / ex.notebook)   # zip_collect checks names against it
         skipped = root / "skipped.tsv"
-        (root / "nbgrader_config.py").write_text(CONFIG.format(
-            root=str(root), regexp=regexp, roster=str(Path(roster).resolve()) if roster else "", skipped=str(skipped)))
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(course.ROOT), os.environ.get("PYTHONPATH")])))
-        proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "nbgrader"), "zip_collect", ex.name],
-                              cwd=root, env=env, capture_output=True, text=True)
+        # nbgrader's command line reads nbgrader_config.json from its working folder
+        (root / "nbgrader_config.json").write_text(json.dumps(zip_collect_config(root, regexp, roster, skipped)))
+        proc = subprocess.run([sys.executable, "-m", "nbgrader", "zip_collect", ex.name],
+                              cwd=root, capture_output=True, text=True)
         if proc.returncode != 0:
             raise SystemExit(f"collect: nbgrader zip_collect failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
         students = []

@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 KERNEL_NAME = "course-sandbox"
-LIB = Path(__file__).resolve().parent.parent / "dlcourse"
+LIB = Path(__file__).resolve().parents[2] / "dlcourse"   # the helper library, bound read-only
 
 
 def available() -> bool:
@@ -39,12 +39,22 @@ def write_kernelspec(jupyter_dir: Path) -> None:
         "argv": [sys.executable, "-m", "autograder.grading.sandbox", "{connection_file}"],
         "display_name": "Python 3 (course grading sandbox)",
         "language": "python",
-        "env": {"PYTHONPATH": str(LIB.parent)},  # the launcher itself needs autograder
     }
     (d / "kernel.json").write_text(json.dumps(spec, indent=1))
 
 
 # ---------------------------------------------------------------- cgroups
+
+def shared_venvs() -> list[Path]:
+    """Other virtualenvs whose packages are on the path: the clone's own light virtualenv
+    reads torch and the rest from the shared one (see ``./course``), so the kernel needs
+    that one too, read-only."""
+    out = set()
+    for p in map(Path, sys.path):
+        if p.name == "site-packages" and len(p.parents) > 2 and (p.parents[2] / "pyvenv.cfg").exists():
+            out.add(p.parents[2].resolve())
+    return sorted(out)
+
 
 def cgroup_dirs(name: str) -> list[Path]:
     """Memory and pids cgroup folders for this kernel (v1 hierarchies or v2), if writable."""
@@ -120,7 +130,7 @@ def bwrap_argv(connection_file: str, workdir: str, tmp_mb: int) -> list[str]:
             argv += ["--ro-bind", link, link]
     argv += ["--proc", "/proc", "--dev", "/dev", "--ro-bind", "/sys", "/sys",
              "--size", str(tmp_mb << 20), "--tmpfs", "/tmp"]
-    for p in sorted({base, venv}):
+    for p in sorted({base, venv, *shared_venvs()}):
         argv += ["--ro-bind", str(p), str(p)]
     argv += ["--ro-bind", str(LIB), "/opt/course/dlcourse",
              "--bind", workdir, workdir, "--bind", ipc_dir, ipc_dir,

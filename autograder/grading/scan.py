@@ -9,7 +9,6 @@ import ast
 import json
 from pathlib import Path
 
-from autograder.notebook import cells as C
 
 _CALLS = {"exec", "eval", "compile", "__import__", "globals", "setattr", "delattr", "get_ipython"}
 _MODULES = {"ctypes", "socket", "subprocess", "threading", "multiprocessing", "signal", "gc", "inspect",
@@ -21,7 +20,8 @@ _ATTRS = {"input_transformers_post", "input_transformers_cleanup", "set_custom_e
 _PATCHED_ROOTS = {"torch", "np", "numpy", "F", "nn", "math", "dlcourse", "check_close", "check_tensor"}
 
 
-def _flags_in(source: str) -> set[str]:
+def flags_in(source: str) -> set[str]:
+    """Review flags for one cell's code (empty for code that does not parse)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -66,5 +66,5 @@ def scan(path: Path) -> list[str]:
         if meta.get("locked") and not meta.get("solution"):
             continue
         src = cell.get("source", "")
-        flags |= _flags_in("".join(src) if isinstance(src, list) else src)
+        flags |= flags_in("".join(src) if isinstance(src, list) else src)
     return sorted(flags)

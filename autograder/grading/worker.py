@@ -19,14 +19,14 @@ import time
 import warnings
 from pathlib import Path
 
-from autograder.notebook import cells as C
 from autograder import course
 from autograder.grading import salvage
 from autograder.grading import sandbox
 from autograder.grading import scan
 from autograder.judge import meter
-from autograder.judge.server import Judge
+from autograder.judge.server import Judge, JudgeVerdicts
 from autograder.judge.suite import hidden_tests
+from autograder.notebook import cells as C
 from autograder.notebook.workspace import Workspace
 
 
@@ -46,7 +46,7 @@ def sha256(path: Path) -> str:
 def item_scores(ws: Workspace, ex: course.Exercise, student: str) -> tuple[float, float, dict]:
     from nbgrader.api import Gradebook
 
-    lay = C.layout(C.read(ex.source))
+    lay = ex.layout
     items: dict[str, list[float]] = {}
     with Gradebook(ws.db_url) as gb:
         nb = gb.find_submission_notebook(ex.name, ex.name, student)
@@ -87,7 +87,7 @@ def solution_sources(path: Path) -> dict[str, str]:
 MAX_SALVAGE = 4   # cells neutralised per submission, at most
 
 
-def grade_one(ws: Workspace, task: dict, generated: set, tracker: salvage.Tracker) -> dict:
+def grade_one(ws: Workspace, judge: Judge, task: dict, generated: set, tracker: salvage.Tracker) -> dict:
     """Run the notebook under nbgrader in the sandbox; the judge scores its graded cells."""
     ex = course.exercise(task["exercise"])
     student, path = task["student"], Path(task["path"])
@@ -99,12 +99,12 @@ def grade_one(ws: Workspace, task: dict, generated: set, tracker: salvage.Tracke
         generated.add(ex.name)
     scratch = Path(tempfile.mkdtemp(prefix="dlc-sub-"))
     try:
-        return _grade(ws, task, generated, tracker, ex, scratch, res)
+        return _grade(ws, judge, task, tracker, ex, scratch, res)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _grade(ws, task, generated, tracker, ex, scratch, res):
+def _grade(ws, judge, task, tracker, ex, scratch, res):
     """grade_one's work in a scratch folder that is removed afterwards."""
     student, path = task["student"], Path(task["path"])
     t0 = time.monotonic()
@@ -119,7 +119,7 @@ def _grade(ws, task, generated, tracker, ex, scratch, res):
     skip = list(task.get("skip", []))   # cells that killed the kernel before (see salvage.py)
     cell_file = Path(task["result"]).with_suffix(".cell")
     cell_file.parent.mkdir(parents=True, exist_ok=True)
-    source = C.read(ex.source)
+    source = ex.nb
     sandboxed = ws.sandboxed
     os.environ["DLCOURSE_SANDBOX"] = json.dumps({**course.config()["grading"]["limits"], "cgroup": task["cgroup"]})
     while True:
@@ -133,8 +133,8 @@ def _grade(ws, task, generated, tracker, ex, scratch, res):
             nbformat.write(nb, sub)
         ws.submit(student, ex, sub)
         tracker.start(source, cell_file)
-        ws.judge.begin(hidden_tests(ex.name), course.term_seed(), solution_sources(sub))
-        ws.judge.meter = meter.cgroup_meter(task["cgroup"]) if sandboxed else None
+        judge.begin(hidden_tests(ex.name), course.term_seed(), solution_sources(sub))
+        judge.meter = meter.cgroup_meter(sandbox.cgroup_dirs(task["cgroup"])) if sandboxed else None
         t1 = time.monotonic()
         try:
             out = ws.autograde(student, ex)
@@ -157,8 +157,8 @@ def _grade(ws, task, generated, tracker, ex, scratch, res):
         res["detail"] = "; ".join(f"{salvage.describe(s['key'])} was not run ({s['reason']})" for s in skip)
     res["score"], res["max_score"], res["items"] = item_scores(ws, ex, student)
     res["judge"] = {gid: {"passed": v.passed, "seconds": round(v.seconds, 2), "calls": v.calls}
-                    for gid, v in ws.judge.verdicts.items()}
-    unreached = [g for g in hidden_tests(ex.name).graded if g not in ws.judge.verdicts]
+                    for gid, v in judge.verdicts.items()}
+    unreached = [g for g in hidden_tests(ex.name).graded if g not in judge.verdicts]
     if unreached and not skip:   # a graded cell that never called the judge: changed or blanked
         res["review"] = "; ".join(filter(None, [f"hidden tests could not reach the code ({', '.join(unreached)})",
                                                 res["review"]]))
@@ -174,15 +174,18 @@ def _grade(ws, task, generated, tracker, ex, scratch, res):
     return res
 
 
-def record_stops(ws: Workspace) -> None:
-    """Run notebooks with salvage's Execute, which keeps the exception that stopped a run
-    for the salvage decision."""
-    from nbgrader.preprocessors import Execute
+def autograde_pipeline(ws: Workspace, judge: Judge) -> None:
+    """nbgrader's own autograde preprocessors, with salvage's Execute (it keeps the exception
+    that stopped a run, for the salvage decision) and the judge's verdicts written into the
+    graded cells just before nbgrader scores them."""
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader import preprocessors as P
 
-    cfg = ws.api.config.Autograde
-    pre = list(cfg.autograde_preprocessors)
-    pre[pre.index(Execute)] = salvage.recording_execute()
-    cfg.autograde_preprocessors = pre
+    cfg = ws.api.config
+    cfg.Autograde.autograde_preprocessors = [
+        salvage.recording_execute(), P.IgnorePattern, ClearMetadataPreprocessor, P.LimitOutput, JudgeVerdicts,
+        P.SaveAutoGrades, P.AssignLatePenalties, P.CheckCellMetadata]
+    cfg.JudgeVerdicts.judge = judge
 
 
 def discard_files(ws: Workspace, student: str, ex_name: str, notebook: str) -> None:
@@ -215,14 +218,14 @@ def main(workdir: str, use_sandbox: str) -> None:
                   reply_bytes=int(float(grading.get("reply_mb", 256)) * (1 << 20)))
     os.environ["DLCOURSE_JUDGE"] = judge.path
     tracker = salvage.Tracker(on_cell=judge.arm)
-    ws = Workspace(Path(workdir) / "nbgrader", on_cell_execute=tracker, judge=judge, **extra)
-    record_stops(ws)
+    ws = Workspace(Path(workdir) / "nbgrader", on_cell_execute=tracker, **extra)
+    autograde_pipeline(ws, judge)
     ws.sandboxed = bool(extra)
     generated: set = set()
     for line in sys.stdin:
         task = json.loads(line)
         try:
-            res = grade_one(ws, task, generated, tracker)
+            res = grade_one(ws, judge, task, generated, tracker)
         except Exception as e:  # noqa: BLE001 - one bad submission must not stop the batch
             res = {"student": task["student"], "exercise": task["exercise"], "sha256": sha256(task["path"]),
                    "status": Status.not_graded, "detail": f"{type(e).__name__}: {str(e)[:300]}"}

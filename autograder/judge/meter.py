@@ -64,11 +64,10 @@ class ProcMeter:
         return self._status("VmHWM") - self.base
 
 
-def cgroup_meter(name: str):
-    """The meter of a grading sandbox's memory cgroup, or None where there is none."""
-    from autograder.grading.sandbox import cgroup_dirs
-
-    for d in cgroup_dirs(name):
+def cgroup_meter(dirs: list[Path]):
+    """The meter of a grading sandbox's memory cgroup (among its cgroup folders), or None
+    where there is none."""
+    for d in dirs:
         if "memory" in d.parts or (d / "memory.peak").exists():
             return CgroupMeter(d)
     return None

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import importlib.util
 import time
 import types
 
-from autograder.notebook import cells as C
 from autograder import course
 from autograder.judge.channel import Channel, ChannelBroken
 from autograder.judge.proxy import Learner
+from autograder.notebook import cells as C
 
 
 @dataclasses.dataclass
@@ -40,14 +39,11 @@ class Verdict:
 class HiddenTests:
     def __init__(self, ex: course.Exercise):
         self.exercise = ex
-        nb = C.read(ex.source)
-        ns: dict = {"__name__": "reference"}
-        for cell in nb.cells:
-            if cell.cell_type == "code" and (C.grade_id(cell) == "setup" or C.is_solution(cell)):
-                exec(compile(C.solution_body(cell.source), f"<reference {ex.name}:{C.grade_id(cell)}>", "exec"), ns)
+        nb = ex.nb
+        ns = ex.reference()
         self.ref = types.SimpleNamespace(**{k: v for k, v in ns.items() if not k.startswith("__")})
-        self.module = _load(ex.folder / "hidden_tests.py", f"hidden_tests_{ex.name}")
-        fixtures = ex.folder / "fixtures.py"
+        self.module = course.load_module(ex.hidden_tests_file, f"hidden_tests_{ex.name}")
+        fixtures = ex.fixtures_file
         self.fixtures = fixtures.read_text() if fixtures.exists() else None
         if self.fixtures:   # the same scaffolding in the judge, for the reference's side
             fx: dict = {"__name__": "fixtures"}
@@ -56,7 +52,7 @@ class HiddenTests:
         self.graded = [C.grade_id(c) for c in nb.cells if C.is_graded(c) and not C.is_solution(c)]
         missing = [g for g in self.graded if not callable(getattr(self.module, g, None))]
         if missing:
-            raise ValueError(f"{ex.folder / 'hidden_tests.py'}: no function for the graded cell(s) {missing}")
+            raise ValueError(f"{ex.hidden_tests_file}: no function for the graded cell(s) {missing}")
 
     def run(self, grade_id: str, ch: Channel, seed: int) -> Verdict:
         t0 = time.monotonic()
@@ -78,12 +74,6 @@ class HiddenTests:
 def _cut(text: str, n: int = 1500) -> str:
     return text if len(text) <= n else text[:n] + " [...]"
 
-
-def _load(path, name):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @functools.cache

@@ -148,3 +148,19 @@ def read(path) -> nbformat.NotebookNode:
     nb = nbformat.read(str(path), as_version=4)
     check_markers(nb)
     return nb
+
+
+def is_setup(cell) -> bool:
+    """The locked set-up cell (imports, data): grade_id ``setup``."""
+    return cell.cell_type == "code" and grade_id(cell) == "setup"
+
+
+def graded_item(cell) -> str | None:
+    """The item a graded cell ``test_<item>`` scores (its points are the item's)."""
+    gid = grade_id(cell) or ""
+    return gid[len("test_"):] if is_graded(cell) and gid.startswith("test_") else None
+
+
+def solution_sources(nb) -> dict[str, str]:
+    """{item: source of its solution cell} (markers included)."""
+    return {grade_id(c): c.source for c in nb.cells if is_solution(c)}

@@ -7,7 +7,9 @@ notebooks), ``release/``, ``submitted/``, ``autograded/``, ``feedback/`` and
 """
 from __future__ import annotations
 
+import copy
 import functools
+import json
 import os
 import shutil
 import sys
@@ -16,66 +18,51 @@ from pathlib import Path
 import nbformat
 
 from autograder import course
-
-from autograder.authoring import stage
+from autograder.env import child as child_env
+from autograder.notebook.transforms import staged
 
 # Python warnings (``file:line: SomeWarning: text``) on stderr must not zero a test cell.
 WARNING_PATTERN = r"(?m)^.*:\d+: \w*Warning: "
 
-CONFIG = """\
-c = get_config()
-c.CourseDirectory.root = {root!r}
-c.CourseDirectory.db_url = {db!r}
-c.Execute.timeout = {timeout}
-c.Execute.interrupt_on_timeout = True
-c.IgnorePattern.enabled = True
-c.IgnorePattern.pattern = {pattern!r}
-c.LimitOutput.max_lines = 200
-c.LimitOutput.max_traceback = 30
-c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}}
-c.GenerateFeedback.preprocessors = [
-    "nbgrader.preprocessors.GetGrades",
-    "autograder.grading.feedback.HideTests",
-    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-]
-"""
+def nbgrader_config(root: Path, timeout: int, kernel_name: str | None = None, ipc: str | None = None):
+    """nbgrader's configuration for a workspace, as a traitlets ``Config``."""
+    from traitlets.config import Config
+
+    c = Config()
+    c.CourseDirectory.root = str(root)
+    c.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
+    c.Execute.timeout = timeout
+    c.Execute.interrupt_on_timeout = True
+    c.IgnorePattern.enabled = True
+    c.IgnorePattern.pattern = WARNING_PATTERN
+    c.LimitOutput.max_lines = 200
+    c.LimitOutput.max_traceback = 30
+    c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+    c.GenerateFeedback.preprocessors = ["nbgrader.preprocessors.GetGrades", "autograder.grading.feedback.HideTests",
+                                        "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
+    if kernel_name:
+        c.Execute.kernel_name = kernel_name
+    if ipc:  # the sandboxed kernel has no network: talk to it over unix sockets
+        c.KernelManager.transport, c.KernelManager.ip = "ipc", ipc
+    return c
 
 
 def kernel_env(threads: int = 1) -> dict:
     """Environment for nbgrader and the kernels it starts: short runs, one torch thread."""
-    env = dict(os.environ)
-    env.update(
-        DLCOURSE_SCALE="short",
-        DLCOURSE_THREADS=str(threads),
-        OMP_NUM_THREADS=str(threads),
-        MKL_NUM_THREADS=str(threads),
-        MPLBACKEND="module://matplotlib_inline.backend_inline",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(course.ROOT), env.get("PYTHONPATH")])),
-        PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
-        PYDEVD_DISABLE_FILE_VALIDATION="1",
-    )
-    return env
+    return child_env("short", threads, mpl="inline", PYDEVD_DISABLE_FILE_VALIDATION="1",
+                     PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
 
 
 class Workspace:
     def __init__(self, root: Path, timeout: int | None = None, kernel_name: str | None = None, ipc: str | None = None,
-                 on_cell_execute=None, judge=None):
+                 on_cell_execute=None):
         self.root = Path(root).resolve()
         self.on_cell_execute = on_cell_execute  # nbclient hook (salvage.Tracker)
-        self.judge = judge                      # judge.server.Judge: its verdicts score the graded cells
         self.root.mkdir(parents=True, exist_ok=True)
         timeout = timeout or int(course.config()["grading"]["cell_timeout_s"])
-        (self.root / "nbgrader_config.py").write_text(
-            CONFIG.format(
-                root=str(self.root),
-                db=f"sqlite:///{self.root / 'gradebook.db'}",
-                timeout=timeout,
-                pattern=WARNING_PATTERN,
-            )
-            + (f"c.Execute.kernel_name = {kernel_name!r}\n" if kernel_name else "")
-            # the sandboxed kernel has no network: talk to it over unix sockets
-            + (f"c.KernelManager.transport = 'ipc'\nc.KernelManager.ip = {ipc!r}\n" if ipc else "")
-        )
+        self.config = nbgrader_config(self.root, timeout, kernel_name, ipc)
+        # the same settings for nbgrader's own command line run in this folder
+        (self.root / "nbgrader_config.json").write_text(json.dumps(self.config, indent=1))
 
     @property
     def db_url(self) -> str:
@@ -87,22 +74,10 @@ class Workspace:
         per batch instead of once per nbgrader command."""
         from nbgrader.apps import NbGraderAPI
         from nbgrader.coursedir import CourseDirectory
-        from traitlets.config.loader import PyFileConfigLoader
 
-        cfg = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
+        cfg = copy.deepcopy(self.config)
         if self.on_cell_execute is not None:
             cfg.Execute.on_cell_execute = self.on_cell_execute
-        if self.judge is not None:
-            from nbconvert.preprocessors import ClearMetadataPreprocessor
-            from nbgrader import preprocessors as P
-
-            from autograder.judge.server import JudgeVerdicts
-
-            # nbgrader's own list with the judge's verdicts written just before they are scored
-            cfg.Autograde.autograde_preprocessors = [
-                P.Execute, P.IgnorePattern, ClearMetadataPreprocessor, P.LimitOutput, JudgeVerdicts,
-                P.SaveAutoGrades, P.AssignLatePenalties, P.CheckCellMetadata]
-            cfg.JudgeVerdicts.judge = self.judge
         os.environ.update(kernel_env())  # the kernels nbgrader starts inherit this
         return NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
 
@@ -114,7 +89,7 @@ class Workspace:
 
     def add_source(self, ex: course.Exercise) -> Path:
         """Stage the exercise's source notebook (with the install cell)."""
-        nb = stage.stage(nbformat.read(ex.source, as_version=4))
+        nb = staged(ex)
         folder = self.root / "source" / ex.name
         if folder.exists():
             shutil.rmtree(folder)

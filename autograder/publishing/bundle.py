@@ -1,7 +1,7 @@
 """The student bundle: what learners may see, as a repository of its own.
 
 This repository is the instructor's (solutions, hidden tests, the term seed). The release
-step also writes the *student bundle* (design.md, "Who sees what"): the site's sources,
+step also writes the *student bundle* (instructors' guide, "Publishing to learners"): the site's sources,
 the student notebooks, the helper library and its requirements, with no ``solutions/``,
 no ``autograder/`` and no ``course.toml``. Published as its own public repository (the
 ``repository.url`` of ``_config.yml``), it is what the site's repository, Colab and
@@ -10,6 +10,7 @@ helper library from.
 """
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -19,59 +20,9 @@ from autograder import course
 
 # copied as they are (when present); chapters/ is copied whole (pages + student notebooks)
 FILES = ["intro.md", "instructors.md", "bibliography.md", "glossary.md", "references.bib", "_toc.yml",
-         "runtimes.json", "LICENSE"]
+         "LICENSE"]
 FOLDERS = ["chapters", "dlcourse", "_assets", "_ext"]
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
-
-
-def book_config() -> dict:
-    return yaml.safe_load((course.ROOT / "_config.yml").read_text())
-
-
-def repository() -> tuple[str, str]:
-    """(URL, branch) of the published student repository."""
-    repo = book_config()["repository"]
-    return repo["url"].rstrip("/"), repo.get("branch", "main")
-
-
-def install_cell_source() -> str:
-    url, branch = repository()
-    return f'''\
-# Set-up. Inside the course repository this cell does nothing. Anywhere
-# else (Colab, Binder, a laptop) it installs the course's helper library,
-# dlcourse, and nothing else: PyTorch must be there already (Colab has
-# it; for a laptop see the course README).
-import importlib, importlib.util, pathlib, subprocess, sys
-
-if importlib.util.find_spec("dlcourse") is None:
-    _cwd = pathlib.Path.cwd().resolve()
-    _repo = [p for p in [_cwd, *_cwd.parents]
-             if (p / "dlcourse" / "__init__.py").is_file()]
-    if _repo:  # a clone of the course, started without its set-up
-        sys.path.insert(0, str(_repo[0]))
-    else:
-        _url = "git+{url}@{branch}"
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                        f"dlcourse @ {{_url}}"], check=True)
-        importlib.invalidate_caches()'''
-
-
-def install_cell():
-    import nbformat
-
-    cell = nbformat.v4.new_code_cell(install_cell_source())
-    cell.metadata["nbgrader"] = {"grade": False, "grade_id": "install", "locked": True, "schema_version": 3,
-                                 "solution": False, "task": False}
-    cell.metadata["tags"] = ["install"]
-    return cell
-
-
-def with_install_cell(nb):
-    """The notebook with the install cell before its first code cell (replacing an old one)."""
-    cells = [c for c in nb.cells if (c.get("metadata", {}).get("nbgrader", {}).get("grade_id")) != "install"]
-    first = next((i for i, c in enumerate(cells) if c.cell_type == "code"), len(cells))
-    nb.cells = cells[:first] + [install_cell()] + cells[first:]
-    return nb
 
 
 README = """\
@@ -134,7 +85,7 @@ def write(dest: Path) -> Path:
             shutil.copyfile(course.ROOT / f, dest / f)
     for d in FOLDERS:
         shutil.copytree(course.ROOT / d, dest / d, ignore=IGNORE)
-    cfg = book_config()
+    cfg = course.book_config()
     sphinx = cfg.setdefault("sphinx", {}).setdefault("config", {})
     # the published site loads MathJax from its CDN; the local copy is the build machine's
     sphinx.pop("mathjax_path", None)
@@ -152,5 +103,9 @@ def write(dest: Path) -> Path:
     (dest / "binder").mkdir()
     (dest / "binder" / "requirements.txt").write_text(
         "--extra-index-url https://download.pytorch.org/whl/cpu\n" + "\n".join(_requirements(libs)) + "\n.\n")
+    # the bundle has no solutions/: the exercises' run-time records travel as one file
+    from autograder.publishing import runtimes
+
+    (dest / "runtimes.json").write_text(json.dumps(runtimes.load(), indent=2, sort_keys=True) + "\n")
     (dest / ".gitignore").write_text("_build/\n__pycache__/\n*.egg-info/\n.ipynb_checkpoints/\n")
     return dest

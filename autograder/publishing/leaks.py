@@ -1,4 +1,4 @@
-"""Contract point 6: no solution code and no hidden-test text where learners can see it.
+"""The exercise contract's point 6 (instructors' guide): no solution code and no hidden-test text where learners can see it.
 
 A "secret" is a distinctive line (>= 16 characters once whitespace is collapsed) from a
 solution region of a source notebook or from the exercise's hidden tests that does not
@@ -16,7 +16,7 @@ _TAG = re.compile(r"<[^>]+>")
 MIN_LEN = 16
 
 
-def _norm(line: str) -> str:
+def normalise(line: str) -> str:
     return _WS.sub(" ", line).strip()
 
 
@@ -33,10 +33,10 @@ def secrets(source_nb, solution: bool = True, hidden_tests: str = "") -> set[str
         hidden += sol if solution else []
         inside = set(sol)
         visible += [l for l in src.splitlines() if l not in inside]
-    seen = _norm("\n".join(visible))
+    seen = normalise("\n".join(visible))
     out = set()
     for line in hidden:
-        n = _norm(line)
+        n = normalise(line)
         if len(n) >= MIN_LEN and not n.startswith("#") and n not in seen:
             out.add(n)
     return out
@@ -45,19 +45,19 @@ def secrets(source_nb, solution: bool = True, hidden_tests: str = "") -> set[str
 def exercise_secrets(ex, solution: bool = True) -> set[str]:
     """Secrets of one exercise; of its hidden tests, not the generic lines (imports, the
     first line of a continued statement) nor lines its student notebook shows anyway."""
-    tests = ex.folder / "hidden_tests.py"
+    tests = ex.hidden_tests_file
     text = tests.read_text() if tests.exists() else ""
     kept = [l for l in text.splitlines()
             if not l.strip().startswith(("import ", "from ")) and not l.rstrip().endswith(("\\", "(", "[", "{", ","))]
-    found_ = secrets(C.read(ex.source), solution, "\n".join(kept))
-    shown = _norm("\n".join(c.source for c in C.read(ex.student).cells)) if ex.student.exists() else ""
+    found_ = secrets(ex.nb, solution, "\n".join(kept))
+    shown = normalise("\n".join(c.source for c in C.read(ex.student).cells)) if ex.student.exists() else ""
     return {s for s in found_ if s not in shown}
 
 
 def html_text(page: str) -> str:
-    return _norm(html.unescape(_TAG.sub("", page)))
+    return normalise(html.unescape(_TAG.sub("", page)))
 
 
 def found(text: str, secret_lines: set[str]) -> list[str]:
-    flat = _norm(text)
+    flat = normalise(text)
     return sorted(s for s in secret_lines if s in flat)

@@ -14,7 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
 from myst_nb.core.read import read_myst_markdown_notebook
 from nbclient import NotebookClient
 

@@ -8,7 +8,7 @@ timed from kernel start to the end of the last cell.
 
 Threads: one torch thread, unless ``DLCOURSE_RUNTIME_THREADS`` says otherwise (a number,
 or ``auto`` for torch's default, one per core). For these small models one thread is about
-as fast as two on a 2-core machine (design.md), and it keeps the figure honest on a build
+as fast as two on a 2-core machine (README, "Threads and run sizes"), and it keeps the figure honest on a build
 machine that is busy with other work: there, torch threads competing for the cores spin
 instead of working. Measured on a 2-core machine at load ~7: the checkpointing notebook
 took 118 s wall / 54 s CPU with 2 threads and 19 s / 9 s with one; the ViT notebook's
@@ -16,16 +16,15 @@ training cell passed 30 minutes with 2 threads. Each entry records its thread co
 kernel's CPU seconds and the load average before the run; the build warns when the kernel
 had the CPU for less than 75% of the run (a busy machine: measure again).
 
-The results live in ``runtimes.json`` at the repository root (committed), one entry per
-exercise, keyed by a hash of what determines the time: the code the timed notebook runs
-and the helper library ``dlcourse/``. ``./course site`` re-measures only entries that are
-missing or stale, so a fresh clone with an up-to-date file measures nothing;
+The record lives in each exercise's folder as ``runtime.json`` (committed), keyed by a
+hash of what determines the time: the code the timed notebook runs and the helper library
+``dlcourse/``. ``./course site`` re-measures only records that are missing or stale, so a
+fresh clone with up-to-date records measures nothing;
 ``./course site --remeasure [NAME...]`` measures again anyway. The site's extension
 (``_ext/course_site.py``) shows the times on each exercise page and on the landing page.
 """
 from __future__ import annotations
 
-import copy
 import datetime
 import hashlib
 import json
@@ -35,12 +34,12 @@ import tempfile
 import time
 
 import nbformat
+from nbconvert.preprocessors import ClearOutputPreprocessor
 
-from autograder.notebook import cells as C
 from autograder import course
-from autograder.publishing.bundle import with_install_cell
+from autograder.env import child as child_env, runtime_threads
+from autograder.notebook.transforms import AddInstallCell, FillSolutions
 
-FILE = course.ROOT / "runtimes.json"
 METHOD = 2  # bump when the way of timing changes: every entry becomes stale
 CELL_TIMEOUT_S = 1800
 BUSY_RATIO = 0.75  # kernel CPU seconds below this share of the wall time: it waited for a busy machine
@@ -49,13 +48,9 @@ BUSY_RATIO = 0.75  # kernel CPU seconds below this share of the wall time: it wa
 def timed_notebook(ex: course.Exercise) -> nbformat.NotebookNode:
     """The learner's notebook with the reference solution filled in: solution markers
     dropped, no outputs (graded cells only call the grading agent, a no-op outside grading)."""
-    nb = with_install_cell(copy.deepcopy(C.read(ex.source)))   # as the release step does
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        cell.outputs, cell.execution_count = [], None
-        if C.is_solution(cell):
-            cell.source = C.solution_body(cell.source)
+    nb = ex.copy_nb()
+    for step in (AddInstallCell(), FillSolutions(), ClearOutputPreprocessor()):   # install cell: as released
+        nb, _ = step.preprocess(nb, {})
     return nb
 
 
@@ -78,17 +73,17 @@ def key(ex: course.Exercise) -> str:
 
 
 def load() -> dict:
-    return json.loads(FILE.read_text()) if FILE.exists() else {}
+    """{exercise name: its runtime.json entry} for every exercise that has one."""
+    return {ex.name: entry for ex in course.exercises() if (entry := ex.runtime()) is not None}
 
 
-def save(data: dict) -> None:
-    FILE.write_text(json.dumps(dict(sorted(data.items())), indent=2) + "\n")
+def save(ex: course.Exercise, entry: dict) -> None:
+    ex.runtime_file.write_text(json.dumps(entry, indent=2) + "\n")
 
 
-def stale(data: dict | None = None) -> list[course.Exercise]:
-    """Exercises whose entry is missing or whose key no longer matches."""
-    data = load() if data is None else data
-    return [ex for ex in course.exercises() if data.get(ex.name, {}).get("key") != key(ex)]
+def stale() -> list[course.Exercise]:
+    """Exercises whose record is missing or whose key no longer matches."""
+    return [ex for ex in course.exercises() if (ex.runtime() or {}).get("key") != key(ex)]
 
 
 def cpu_model() -> str:
@@ -101,20 +96,8 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _kernel_env() -> dict:
-    env = dict(os.environ, DLCOURSE_SCALE="full", MPLBACKEND="module://matplotlib_inline.backend_inline")
-    for var in ("DLCOURSE_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # whatever the caller had set
-        env.pop(var, None)
-    threads = os.environ.get("DLCOURSE_RUNTIME_THREADS", "1").strip() or "1"
-    if threads != "auto":  # see the module's docstring
-        env["DLCOURSE_THREADS"] = env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(int(threads))
-    env["PYTHONPATH"] = os.pathsep.join([str(course.ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep)
-                                                           if p and p != str(course.ROOT)])
-    return env
-
-
 def measure(ex: course.Exercise) -> dict:
-    """Run the timed notebook once in a fresh kernel; return its runtimes.json entry."""
+    """Run the timed notebook once in a fresh kernel; return its runtime.json record."""
     from nbclient import NotebookClient
     from traitlets.config import Config
 
@@ -131,14 +114,13 @@ def measure(ex: course.Exercise) -> dict:
         client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3", allow_errors=False,
                                 resources={"metadata": {"path": cwd}}, config=cfg)
         t0 = time.monotonic()
-        with client.setup_kernel(env=_kernel_env()):
+        with client.setup_kernel(env=kernel_env()):
             for index, cell in enumerate(nb.cells[:n]):
                 client.execute_cell(cell, index)
             seconds = time.monotonic() - t0
             client.execute_cell(probe, n)
     threads, cpu = "".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream").split()
     return {
-        "chapter": ex.chapter,
         "key": key(ex),
         "seconds": round(seconds, 1),
         "date": datetime.date.today().isoformat(),
@@ -150,39 +132,38 @@ def measure(ex: course.Exercise) -> dict:
     }
 
 
+def kernel_env() -> dict:
+    """Full size, ``DLCOURSE_RUNTIME_THREADS`` torch threads (see the module's docstring)."""
+    return child_env("full", runtime_threads(), mpl="inline")
+
+
 class MeasureError(RuntimeError):
     pass
 
 
 def update(force=None) -> list[course.Exercise]:
-    """Measure the missing and stale entries (and ``force``: a list of names, or [] for
-    all) and write runtimes.json after each one. Returns what was measured."""
-    data = load()
-    known = {ex.name for ex in course.exercises()}
-    removed = [name for name in data if name not in known]  # exercises removed or renamed
-    for name in removed:
-        del data[name]
-    todo = stale(data)
+    """Measure the missing and stale records (and ``force``: a list of names, or [] for
+    all) and write each exercise's runtime.json as soon as it is measured. Returns what
+    was measured."""
+    todo = stale()
     if force is not None:
-        todo += [ex for ex in course.exercises() if (not force or ex.name in force) and ex not in todo]
-        unknown = set(force or ()) - known
-        if unknown:
-            raise KeyError(f"no exercise named {sorted(unknown)}")
+        chosen = [course.exercise(n) for n in force] if force else list(course.exercises())
+        todo += [ex for ex in chosen if ex not in todo]
     for ex in todo:
         print(f"runtimes: running {ex} (solution filled in, full size) ...", flush=True)
         try:
-            data[ex.name] = measure(ex)
+            e = measure(ex)
         except Exception as err:  # a broken solution notebook, a cell past CELL_TIMEOUT_S
             raise MeasureError(f"{ex}: the solved notebook failed while being timed: "
                                f"{type(err).__name__}: {str(err).strip()[-2000:]}") from None
-        e = data[ex.name]
+        save(ex, e)
         print(f"runtimes: {ex} ran in {e['seconds']:.1f} s ({e['cpu_seconds']:.1f} s of CPU; "
               f"{e['torch_threads']} torch thread(s), {e['cpus']} CPUs)", flush=True)
         if e["cpu_seconds"] < BUSY_RATIO * e["seconds"]:
             print(f"runtimes: warning: the kernel had the CPU for only {e['cpu_seconds'] / e['seconds']:.0%} of the run "
                   f"(load average {e['load_before']} before it): the machine was busy and this time is too long; "
                   f"measure again on a quiet machine (./course site --remeasure {ex.name})", flush=True)
-        save(data)
-    if removed or not FILE.exists():
-        save(data)
+        if e["seconds"] > ex.meta.time_budget_s:
+            print(f"runtimes: warning: {ex} took {e['seconds']:.0f} s, over its budget of {ex.meta.time_budget_s:g} s "
+                  f"(exercise.toml)", flush=True)
     return todo

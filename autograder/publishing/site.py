@@ -7,6 +7,7 @@ import sys
 import time
 
 from autograder import course
+from autograder.env import child as child_env
 
 MATHJAX = "3.2.2"
 # The parts of MathJax's es5 build that the tex-mml-chtml component loads (no speech rules).
@@ -47,14 +48,14 @@ def build(extra_args=(), measure: bool = True, remeasure=None) -> int:
         t0 = time.monotonic()
         try:
             if runtimes.update(force=remeasure):
-                print(f"site: run times measured in {time.monotonic() - t0:.0f} s (commit runtimes.json)")
+                print(f"site: run times measured in {time.monotonic() - t0:.0f} s (commit each exercise's runtime.json)")
         except runtimes.MeasureError as err:
             print(f"site: {err}\nsite: not built")
             return 1
     ensure_mathjax()
-    env = dict(os.environ, DLCOURSE_SCALE=os.environ.get("DLCOURSE_SCALE", "full"))
-    env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-    cmd = [os.path.join(os.path.dirname(sys.executable), "jupyter-book"), "build", str(course.ROOT), "-W", "--keep-going", *extra_args]
+    env = child_env("full", "auto", mpl="inline")   # pages are executed one at a time: every core
+    # jupyter-book runs under this interpreter, so its kernels see the installed course packages
+    cmd = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(course.ROOT), "-W", "--keep-going", *extra_args]
     t0 = time.monotonic()
     rc = subprocess.call(cmd, cwd=course.ROOT, env=env)
     print(f"site: built in {time.monotonic() - t0:.1f} s -> {course.SITE / 'index.html'}" if rc == 0 else f"site: build failed (exit {rc})")

@@ -17,8 +17,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from autograder.benchmarks.run import target
 from autograder.authoring.reference import load
+from autograder.benchmarks.run import target
 
 
 class Block(nn.Module):

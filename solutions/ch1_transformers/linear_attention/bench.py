@@ -18,8 +18,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-from autograder.benchmarks.run import target
 from autograder.authoring.reference import load
+from autograder.benchmarks.run import target
 
 B, H, D = 1, 4, 64
 N_TARGET = 4096
