@@ -6,7 +6,8 @@ that folder (the instructors' guide, "Adding an exercise"):
 ====================  =====================================================================
 ``<name>.ipynb``      the source notebook: text, set-up, solution, visible-check and graded
                       cells (nbgrader metadata); the single source of the reference solution
-``exercise.toml``     number, title, points per item, expected effort, run-time budget
+``exercise.toml``     number, title, points per item and written answer, expected effort,
+                      run-time budget
 ``hidden_tests.py``   one ``test_<item>(learner, ref, seed)`` per graded cell, run by the judge
 ``fixtures.py``       optional: scaffolding the hidden tests send into the learner's process
 ``mutants.py``        plausible wrong answers (must lose their item's points) and accepted
@@ -100,7 +101,7 @@ class Meta:
     title: str
     effort_hours: float          # what a learner should expect to spend, shown on the page
     time_budget_s: float         # the learner's notebook must run within this (runtime.json)
-    points: dict[str, float]     # item -> points of its graded cell
+    points: dict[str, float]     # item -> points of its graded cell; written answer -> its points
 
     @property
     def heading(self) -> str:
@@ -180,8 +181,8 @@ class Exercise:
 
     @functools.cached_property
     def nb(self):
-        """The source notebook with the points of exercise.toml on its graded cells. Shared:
-        deep-copy before changing it."""
+        """The source notebook with the points of exercise.toml on its graded cells and written
+        answers (``cells.graded_item``). Shared: deep-copy before changing it."""
         from autograder.notebook import cells as C
 
         try:
@@ -250,10 +251,15 @@ class Exercise:
         except CourseError as e:
             return [str(e)]
         graded = {C.graded_item(c) for c in self.nb.cells if C.is_graded(c)} - {None}
-        if extra := sorted(meta.points.keys() - set(lay.items)):
-            out.append(f"{self.meta_file.name}: points for item(s) the notebook does not have: {extra}")
+        if extra := sorted(meta.points.keys() - set(lay.items) - lay.written.keys()):
+            out.append(f"{self.meta_file.name}: points for item(s) or written answer(s) the notebook does not "
+                       f"have: {extra}")
         if unpriced := sorted(graded - meta.points.keys()):
             out.append(f"{self.meta_file.name}: no points for item(s) {unpriced}")
+        if unpriced := sorted(lay.written.keys() - meta.points.keys() - {None}):
+            out.append(f"{self.meta_file.name}: no points for written answer(s) {unpriced}")
+        if nameless := [i for i, c in enumerate(self.nb.cells) if C.is_written(c) and not C.grade_id(c)]:
+            out.append(f"{self.source.name}: written answer cell(s) {nameless} have no grade_id")
         heading = next((l[2:].strip() for c in self.nb.cells if c.cell_type == "markdown"
                         for l in c.source.splitlines() if l.startswith("# ")), None)
         if heading != meta.heading:

@@ -27,6 +27,13 @@ def quad(x):
     ### END SOLUTION
 # %% check id=check_double
 assert double(1) == 2
+# %% [markdown]
+"""Why is quad(x) four times x?"""
+# %% [markdown] written id=written_quad points=1
+"""Why is quad(x) four times x?
+
+Model answer: quad doubles its argument twice, and each doubling multiplies by two.
+Rubric: 1 point for composing the two doublings."""
 # %% test id=test_double points=2
 # %% test id=test_quad points=3
 '''
@@ -50,13 +57,19 @@ def test_author_writes_nbgrader_metadata(nb):
     assert [cells.grade_id(c) for c in sol] == ["helper", "double", "quad"]
     assert all(not cells.meta(c)["locked"] for c in sol)
     assert nb.metadata["kernelspec"]["name"] == "python3" and nb.metadata["language_info"]["name"] == "python"
+    written = [c for c in nb.cells if cells.is_written(c)]
+    assert [(c.cell_type, cells.graded_item(c), cells.meta(c)["points"]) for c in written] == \
+        [("markdown", "written_quad", 1.0)]
+    assert not cells.meta(written[0])["locked"] and not cells.is_solution(written[0]) \
+        and not cells.is_graded(written[0])   # not a code part: no item, no judge
 
 
 def test_layout_assigns_tests_to_items(nb):
     lay = cells.layout(nb)
     assert lay.items == ["helper", "double", "quad"]
     assert lay.owner == {"check_double": "double", "test_double": "double", "test_quad": "quad"}
-    assert lay.item_points("quad") == 3 and lay.total == 5
+    assert lay.item_points("quad") == 3 and lay.total == 5   # the code parts only
+    assert lay.written == {"written_quad": 1.0} and lay.written_total == 1
     assert cells.item_of("test_double_extra", ["double", "double_extra"]) == "double_extra"
 
 
@@ -90,3 +103,12 @@ def test_secrets_are_solution_and_hidden_lines_only(nb):
     assert not any("Twice" in s for s in sec)
     assert leaks.found("<span>return</span> double(double(x))", sec) == []
     assert leaks.found(leaks.html_text("<span>return</span> double(double(x))"), sec) == ["return double(double(x))"]
+
+
+def test_written_answer_is_secret_except_what_learners_see(nb):
+    sec = leaks.secrets(nb)
+    written = {"Model answer: quad doubles its argument twice, and each doubling multiplies by two.",
+               "Rubric: 1 point for composing the two doublings."}
+    assert written <= sec
+    assert "Why is quad(x) four times x?" not in sec      # the question cell shows it
+    assert not written & leaks.secrets(nb, solution=False)

@@ -78,6 +78,10 @@ def test_student_notebook_up_to_date_and_clean(ex, tmp_path):
     assert not found, f"solution or hidden-test text in the student notebook: {found[:3]}"
     stubs = [c for c in committed.cells if C.is_solution(c)]
     assert all("raise NotImplementedError" in c.source for c in stubs)
+    # written answers: the answer cells are there, unlocked; the leak check above proves them emptied
+    written = [c for c in committed.cells if C.is_written(c)]
+    assert [C.grade_id(c) for c in written] == list(ex.layout.written)
+    assert not any(C.meta(c).get("locked") for c in written)
 
 
 def test_contract_mutants_variants_visible_checks(ex):

@@ -29,12 +29,15 @@ def test_runtime_recorded_up_to_date_and_within_budget(ex):
 
 def test_timed_notebook_is_the_solved_student_notebook(ex):
     """What is timed is the student notebook (hidden tests cut out by nbgrader) with the
-    reference solution in its solution cells."""
+    reference solution in its solution cells (a written answer's: its model answer, text
+    that never runs)."""
     timed, src, student = runtimes.timed_notebook(ex), with_install_cell(ex.copy_nb()), C.read(ex.student)
     assert len(timed.cells) == len(src.cells) == len(student.cells)
     for t, s, st in zip(timed.cells, src.cells, student.cells):
         if C.is_solution(s):
             assert t.source == C.solution_body(s.source)
+        elif C.is_written(s):
+            assert t.source == s.source and t.cell_type == st.cell_type == "markdown"
         else:
             assert t.source.strip() == st.source.strip(), f"{C.grade_id(s)} differs from the student notebook's"
     text = "\n".join(c.source for c in timed.cells)

@@ -7,6 +7,8 @@ the source of truth from then on (edit it in Jupyter, don't keep the draft). Cel
 headers::
 
     # %% [markdown]              text (write it as '# ' comment lines or a string)
+    # %% [markdown] written id=written_<topic> points=2   a written answer graded by hand:
+                                 the model answer and its rubric (nbgrader replaces them)
     # %%                         ordinary code (demos, experiments)
     # %% locked id=setup         read-only code that grading restores (imports, data)
     # %% solution id=<item>      the learner's cell; wrap the answer in BEGIN/END SOLUTION
@@ -33,9 +35,9 @@ HEADER = re.compile(r"^# %%(.*)$")
 
 
 def _nbgrader(kind: str, gid: str, points: float | None) -> dict:
-    m = {"grade": kind == "test", "grade_id": gid, "locked": kind != "solution",
-         "schema_version": 3, "solution": kind == "solution", "task": False}
-    if kind == "test":
+    m = {"grade": kind in ("test", "written"), "grade_id": gid, "locked": kind not in ("solution", "written"),
+         "schema_version": 3, "solution": kind in ("solution", "written"), "task": False}
+    if kind in ("test", "written"):
         m["points"] = points
     return m
 
@@ -62,8 +64,15 @@ def convert(draft: str):
     if header is not None:
         blocks.append((header, lines))
     for header, lines in blocks:
-        if header == "[markdown]":
-            nb.cells.append(nbformat.v4.new_markdown_cell(_markdown(lines)))
+        if header.startswith("[markdown]"):
+            cell = nbformat.v4.new_markdown_cell(_markdown(lines))
+            if header != "[markdown]":   # [markdown] written id=... points=...
+                kind, *opts = header.split()[1:]
+                if kind != "written":
+                    raise ValueError(f"'# %% {header}': a markdown cell is plain text or 'written'")
+                kv = dict(o.split("=", 1) for o in opts)
+                cell.metadata["nbgrader"] = _nbgrader(kind, kv["id"], float(kv["points"]) if "points" in kv else None)
+            nb.cells.append(cell)
             continue
         cell = nbformat.v4.new_code_cell("\n".join(lines).strip("\n"))
         if header.startswith("test "):

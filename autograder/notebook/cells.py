@@ -8,6 +8,12 @@ Conventions (docs: README, "Writing an exercise"):
 * graded cell     locked, graded, ``grade_id = test_<item>``: only ``judge_cell(...)``, a call
   of the grading agent. Its hidden tests are the function ``test_<item>`` in the exercise's
   ``hidden_tests.py``, run by the judge outside the notebook (``autograder/judge``).
+* written answer  a markdown cell, ``solution: true, grade: true``, ``grade_id = written_<topic>``:
+  a short answer in words, graded by hand in formgrader. In the source notebook it holds the
+  model answer and its rubric; nbgrader's ClearSolutions replaces it in the student notebook.
+  It is not an item: it has no checks, hidden tests or mutants, and is never executed.
+
+Points of graded cells and written answers come from ``exercise.toml`` (``graded_item``).
 """
 from __future__ import annotations
 
@@ -42,6 +48,11 @@ def is_graded(cell) -> bool:
     return cell.cell_type == "code" and bool(meta(cell).get("grade"))
 
 
+def is_written(cell) -> bool:
+    """A written answer graded by hand (nbgrader's manually graded answer cell)."""
+    return cell.cell_type == "markdown" and bool(meta(cell).get("solution")) and bool(meta(cell).get("grade"))
+
+
 def is_check(cell) -> bool:
     gid = grade_id(cell) or ""
     return cell.cell_type == "code" and gid.startswith("check_") and not is_graded(cell)
@@ -59,30 +70,39 @@ def item_of(gid: str, items: list[str]) -> str | None:
 
 @dataclasses.dataclass
 class Layout:
+    """The code parts (what the judge scores) and, apart, the written answers (by hand)."""
     items: list[str]                 # solution grade_ids in notebook order
-    points: dict[str, float]         # grade_id of each graded cell -> points
+    points: dict[str, float]         # grade_id of each graded code cell -> points
     owner: dict[str, str]            # grade_id of each check/test cell -> item
+    written: dict[str, float] = dataclasses.field(default_factory=dict)  # written answer -> points
 
     def item_points(self, item: str) -> float:
         return sum(p for gid, p in self.points.items() if self.owner.get(gid) == item)
 
     @property
     def total(self) -> float:
+        """Points of the code parts; the written answers' are ``written_total``."""
         return sum(self.points.values())
+
+    @property
+    def written_total(self) -> float:
+        return sum(self.written.values())
 
 
 def layout(nb) -> Layout:
     items = [grade_id(c) for c in nb.cells if is_solution(c)]
-    points, owner = {}, {}
+    points, owner, written = {}, {}, {}
     for c in nb.cells:
         gid = grade_id(c)
+        if is_written(c):
+            written[gid] = float(meta(c).get("points", 0))
         if is_graded(c):
             points[gid] = float(meta(c).get("points", 0))
         if is_graded(c) or is_check(c):
             it = item_of(gid, items)
             if it is not None:
                 owner[gid] = it
-    return Layout(items, points, owner)
+    return Layout(items, points, owner, written)
 
 
 class NotebookError(ValueError):
@@ -156,8 +176,11 @@ def is_setup(cell) -> bool:
 
 
 def graded_item(cell) -> str | None:
-    """The item a graded cell ``test_<item>`` scores (its points are the item's)."""
+    """The key of a cell's points in exercise.toml: the item a graded cell ``test_<item>``
+    scores, or a written answer's own grade_id."""
     gid = grade_id(cell) or ""
+    if is_written(cell):
+        return gid or None
     return gid[len("test_"):] if is_graded(cell) and gid.startswith("test_") else None
 
 

@@ -3,6 +3,8 @@
 A "secret" is a distinctive line (>= 16 characters once whitespace is collapsed) from a
 solution region of a source notebook or from the exercise's hidden tests that does not
 also occur in a part learners may see (markdown, visible cells, the code outside the markers).
+A written answer's cell (``cells.is_written``) is a solution region as a whole: its model
+answer and rubric are replaced in the student notebook.
 """
 from __future__ import annotations
 
@@ -21,11 +23,15 @@ def normalise(line: str) -> str:
 
 
 def secrets(source_nb, solution: bool = True, hidden_tests: str = "") -> set[str]:
-    """Distinctive lines of the solution regions (``solution``) and of ``hidden_tests``
-    (the text of an exercise's hidden_tests.py) that learners never see."""
+    """Distinctive lines of the solution regions (``solution``: the code between the
+    markers and the whole of every written answer's cell) and of ``hidden_tests`` (the text
+    of an exercise's hidden_tests.py) that learners never see."""
     hidden, visible = hidden_tests.splitlines(), []
     for cell in source_nb.cells:
         src = cell.source
+        if C.is_written(cell):
+            hidden += src.splitlines() if solution else []
+            continue
         if cell.cell_type != "code":
             visible.append(src)
             continue
