@@ -35,6 +35,20 @@ def main(argv=None) -> int:
     z.add_argument("--roster", type=Path, default=None, help="CSV id,lms_id,...: maps LMS names to course ids")
     c = sub.add_parser("contract", help="check the exercise contract (mutants, variants)")
     c.add_argument("names", nargs="*")
+    o = sub.add_parser("override", help="set one part's score by hand (kept when graded again); 'clear' undoes it")
+    o.add_argument("out", type=Path, help="the grading folder (OUT of ./course grade)")
+    o.add_argument("student")
+    o.add_argument("exercise")
+    o.add_argument("part", help="an item (e.g. multi_head_attention) or a written answer's id")
+    o.add_argument("score", help="points, or 'clear'")
+    v = sub.add_parser("review", help="list the submissions that want an instructor: flagged, partly graded, "
+                                      "not graded, written answers pending, scores given by hand")
+    v.add_argument("out", type=Path)
+    e = sub.add_parser("export", help="nbgrader's CSV export of the course gradebook (OUT/export.csv)")
+    e.add_argument("out", type=Path)
+    f = sub.add_parser("formgrader", help="open the course gradebook in nbgrader's formgrader (JupyterLab)")
+    f.add_argument("out", type=Path)
+    f.add_argument("--port", type=int, default=8888)
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         return _run(p, argv)
@@ -99,6 +113,20 @@ def _run(p, argv) -> int:
         _must_exist("collect", a.downloads[:-1] + ([a.roster] if a.roster else []))
         collect(a.exercise, a.downloads[:-1], a.downloads[-1], lms=a.lms, regexp=a.regexp, roster=a.roster)
         return 0
+    if a.cmd in ("override", "review", "formgrader", "export"):
+        from autograder.grading import review
+        if not (a.out / "results").is_dir():
+            raise UsageError(f"{a.cmd}: {a.out} is not a grading folder (no results/ in it: run ./course grade first)")
+        if a.cmd == "override":
+            print(review.override(a.out, a.student, a.exercise, a.part, a.score))
+            return 0
+        if a.cmd == "review":
+            print(review.listing(a.out))
+            return 0
+        if a.cmd == "export":
+            print(f"export: {review.export(a.out)}")
+            return 0
+        return review.formgrader(a.out, a.port)
     if a.cmd == "contract":
         from autograder.authoring.contract import check
         bad = 0

@@ -40,18 +40,22 @@ def test_moodle_folders(tmp_path):
     assert (tmp_path / "subs" / "s002" / "attention.ipynb").exists()
 
 
+GRADES = {"test_scaled_dot_product_attention": {"auto": 4.0, "max": 4.0, "pending": False},
+          "test_multi_head_attention": {"auto": 0.0, "max": 4.0, "pending": False}}
+
+
 def test_grades_table_carries_the_roster(tmp_path):
     (tmp_path / "roster.csv").write_text(ROSTER)
     r = tmp_path / "results" / "s001"
     r.mkdir(parents=True)
     (r / "attention.json").write_text(json.dumps({"student": "s001", "exercise": "attention", "score": 4.0,
-                                                  "max_score": 8.0, "status": "ok", "items": {"a": [4.0, 8.0]}}))
+                                                  "max_score": 8.0, "status": "ok", "grades": GRADES}))
     rows = list(csv.DictReader(open(write_csv(tmp_path))))
     assert rows[0]["student"] == "s001" and rows[0]["email"] == "jane@example.org" and rows[0]["lms_id"] == "doejane"
 
 
 def test_grades_table_has_the_status_and_its_detail(tmp_path):
-    records = {"s001": {"score": 8.0, "max_score": 8.0, "status": "ok", "detail": "", "items": {"a": [8.0, 8.0]}},
+    records = {"s001": {"score": 8.0, "max_score": 8.0, "status": "ok", "detail": "", "grades": GRADES},
                "s002": {"status": "not_graded", "detail": "the file is not a valid notebook (not JSON)"},
                "s003": {"status": "not_an_exercise", "detail": "homework.ipynb is not the notebook of an exercise"}}
     for student, rec in records.items():
@@ -61,7 +65,9 @@ def test_grades_table_has_the_status_and_its_detail(tmp_path):
             json.dumps({"student": student, "exercise": exercise, **rec}))
     path = write_csv(tmp_path)
     header = open(path).readline().strip().split(",")
-    assert header[:7] == ["student", "exercise", "score", "max_score", "status", "detail", "attention:a"], header
+    assert header[:7] == ["student", "exercise", "score", "max_score", "status", "detail",
+                          "attention:multi_head_attention"], header
+    assert header[-7:] == ["by_hand", "pending", "late_penalty", "submitted", "review", "seconds", "feedback"], header
     rows = {r["student"]: r for r in csv.DictReader(open(path))}
     assert {s: r["status"] for s, r in rows.items()} == {"s001": Status.ok, "s002": Status.not_graded,
                                                          "s003": Status.not_an_exercise}

@@ -4,6 +4,7 @@ import re
 
 from autograder import course
 from autograder.notebook import cells as C
+from autograder.publishing import bundle
 from autograder.publishing import leaks
 
 
@@ -98,9 +99,7 @@ def test_internal_links_and_anchors_resolve(site):
 def test_launch_buttons_open_the_student_repository(site):
     """Colab, Binder and repository buttons point at the published student bundle, at a
     path the bundle holds (they cannot be clicked here: check the URLs)."""
-    from autograder.publishing import bundle
-
-    url, branch = bundle.repository()
+    url, branch = course.repository()
     owner_repo = url.split("github.com/")[1]
     for ex in course.exercises():
         rel = ex.student.relative_to(course.ROOT)

@@ -8,11 +8,14 @@ Output in ``OUT``:
                                        a submission whose file is unchanged is not regraded)
 ``feedback/<student>/<exercise>.html`` what the learner receives (no hidden tests)
 ``grades.csv``                         one row per student and exercise: points per item,
-                                       total, status (``worker.Status``) and its detail
+                                       total, status (``worker.Status``) and its detail,
+                                       review flags, seconds, the feedback file
+``summary.csv``                        one row per exercise: submissions, graded, mean,
+                                       full marks, the part most often failed, flagged
 ``workers/``                           each worker's own nbgrader workspace and gradebook
 
 Several workers grade at once (one torch thread each); every submission is graded in its
-own sandboxed kernel (``sandbox.py``) under the limits of ``course.toml``.
+own sandboxed kernel (``sandbox``) under the limits of ``course.toml``.
 """
 from __future__ import annotations
 
@@ -29,8 +32,9 @@ import uuid
 from pathlib import Path
 
 from autograder import course
-from autograder.grading import salvage
+from autograder.grading import gradebook, salvage
 from autograder.grading import sandbox
+from autograder.grading.gradebook import CourseGradebook
 from autograder.grading.worker import MAX_SALVAGE, Status, sha256
 
 
@@ -99,16 +103,20 @@ def grade(submissions: Path, out: Path, workers: int | None = None, regrade: boo
             # graded before, file unchanged; an older grader's record (its status no Status) is redone
             if old.get("sha256") == sha256(path) and old.get("status") in {s.value for s in Status}:
                 continue
+        stamp = path.with_name(f"{ex.name}.timestamp.txt")   # the LMS's submission time (./course collect)
         tasks.append({"student": student, "exercise": ex.name, "path": str(path.resolve()), "result": str(result),
-                      "feedback": str(out / "feedback" / student / f"{ex.name}.html")})
+                      "feedback": str(out / "feedback" / student / f"{ex.name}.html"),
+                      "timestamp": str(stamp.resolve()) if stamp.exists() else None})
     n_workers = max(1, min(workers or os.cpu_count() or 1, len(tasks) or 1))
     log(f"grade: {len(tasks)} submissions to grade with {n_workers} workers"
         + ("" if use_sandbox else " (UNSANDBOXED)"))
-    _run(tasks, out, n_workers, use_sandbox, float(limits["wall_s"]), log)
+    book = CourseGradebook(out)
+    _run(tasks, out, n_workers, use_sandbox, float(limits["wall_s"]), log,
+         record=lambda res: book.record(res, roster_people(out)))
     return write_csv(out)
 
 
-def _run(tasks, out, n_workers, use_sandbox, wall_s, log) -> None:
+def _run(tasks, out, n_workers, use_sandbox, wall_s, log, record) -> None:
     from tqdm import tqdm
 
     pending = list(tasks)
@@ -131,6 +139,11 @@ def _run(tasks, out, n_workers, use_sandbox, wall_s, log) -> None:
                 died = line == "" or (line is None and w.proc.poll() is not None)
                 if line and line.startswith("DONE "):
                     res = json.loads(Path(w.task["result"]).read_text())
+                    try:   # into the course gradebook: this process is its only writer
+                        record(res)
+                    except Exception as e:  # noqa: BLE001 - the record and the table still have it
+                        log(f"{res['student']}/{res['exercise']}: not copied into the course gradebook "
+                            f"({type(e).__name__}: {e})")
                     log(f"{res['student']}/{res['exercise']}: {res.get('score', '-')}/{res.get('max_score', '-')}"
                         + ("" if res["status"] == Status.ok else f" {res['status']}: {res.get('detail', '')}"))
                     w.task = None
@@ -176,29 +189,34 @@ def _run(tasks, out, n_workers, use_sandbox, wall_s, log) -> None:
 ROSTER_COLUMNS = ["lms_id", "first_name", "last_name", "email"]
 
 
+def roster_people(out: Path) -> dict[str, dict]:
+    if not (out / "roster.csv").exists():
+        return {}
+    with open(out / "roster.csv", newline="") as f:
+        return {r["id"]: r for r in csv.DictReader(f) if r.get("id")}
+
+
 def write_csv(out: Path) -> Path:
+    """grades.csv and summary.csv, from the course gradebook and the result records."""
+    out = Path(out)
+    scores = CourseGradebook(out).scores()
     rows = []
-    for f in sorted((out / "results").glob("*/*.json")):
-        r = json.loads(f.read_text())
-        row = {k: r.get(k) for k in ("student", "exercise", "score", "max_score", "status", "detail", "review", "seconds")}
-        for item, (got, top) in (r.get("items") or {}).items():
-            row[f"{r['exercise']}:{item}"] = f"{got:g}/{top:g}"
+    for r in gradebook.records(out):
+        row = gradebook.table_row(r, scores.get((r["student"], r["exercise"])))
         if r.get("feedback"):
             row["feedback"] = str(Path(r["feedback"]).relative_to(out))
         rows.append(row)
-    people = {}
-    if (out / "roster.csv").exists():
-        with open(out / "roster.csv", newline="") as f:
-            people = {r["id"]: r for r in csv.DictReader(f) if r.get("id")}
-        for row in rows:
-            who = people.get(row["student"], {})
-            row.update({k: who.get(k, "") for k in ROSTER_COLUMNS})
-    # the status and its detail side by side, then the points per item
+    people = roster_people(out)
+    for row in rows if people else []:
+        who = people.get(row["student"], {})
+        row.update({k: who.get(k, "") for k in ROSTER_COLUMNS})
+    # the status and its detail side by side, then the points per part, then what is pending
     fixed = ["student", *(ROSTER_COLUMNS if people else []), "exercise", "score", "max_score", "status", "detail"]
-    extra = sorted({k for r in rows for k in r} - set(fixed) - {"feedback", "seconds", "review"})
+    tail = ["by_hand", "pending", "late_penalty", "submitted", "review", "seconds", "feedback"]
+    extra = sorted({k for r in rows for k in r} - set(fixed) - set(tail))
     path = out / "grades.csv"
     with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=fixed + extra + ["review", "seconds", "feedback"])
+        w = csv.DictWriter(f, fieldnames=fixed + extra + tail)
         w.writeheader()
         w.writerows(rows)
     write_summary(rows, out / "summary.csv")

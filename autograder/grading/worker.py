@@ -2,8 +2,8 @@
 
 ``python -m autograder.grading.worker WORKDIR SANDBOX(0|1)`` reads one JSON task per line on stdin
 ({"student", "exercise", "path", "result", "feedback", "cgroup"}), grades it with nbgrader's
-API (imported once), writes the result JSON file and prints ``DONE <result file>``. The
-parent (``grade.py``) enforces the wall-time limit by killing the worker and the
+API (imported once) while the judge scores the graded cells, writes the result JSON file
+(``grade_one``'s record) and prints ``DONE <result file>``. The parent (``batch``) enforces the wall-time limit by killing the worker and the
 submission's cgroup, then starts a fresh worker.
 """
 from __future__ import annotations
@@ -27,6 +27,7 @@ from autograder.judge import meter
 from autograder.judge.server import Judge, JudgeVerdicts
 from autograder.judge.suite import hidden_tests
 from autograder.notebook import cells as C
+from autograder.notebook import transforms
 from autograder.notebook.workspace import Workspace
 
 
@@ -43,18 +44,19 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def item_scores(ws: Workspace, ex: course.Exercise, student: str) -> tuple[float, float, dict]:
+def submission_grades(ws: Workspace, ex: course.Exercise, student: str) -> dict:
+    """What the worker's gradebook says of a graded submission: ``grades`` {grade cell:
+    {"auto": points or None, "max": points, "pending": written and not yet scored}}, the
+    submission's ``timestamp`` and nbgrader's ``late_penalty``."""
     from nbgrader.api import Gradebook
 
-    lay = ex.layout
-    items: dict[str, list[float]] = {}
     with Gradebook(ws.db_url) as gb:
         nb = gb.find_submission_notebook(ex.name, ex.name, student)
-        for g in nb.grades:
-            got_top = items.setdefault(lay.owner.get(g.name, g.name), [0.0, 0.0])
-            got_top[0] += g.score or 0.0
-            got_top[1] += g.max_score
-        return nb.score, nb.max_score, items
+        stamp = nb.assignment.timestamp
+        return {"grades": {g.name: {"auto": g.auto_score, "max": g.max_score, "pending": bool(g.needs_manual_grade)}
+                           for g in nb.grades},
+                "timestamp": stamp.isoformat() if stamp else None,
+                "late_penalty": nb.late_submission_penalty or 0.0}
 
 
 def sanitize(path: Path, dest: Path) -> list[str]:
@@ -64,13 +66,9 @@ def sanitize(path: Path, dest: Path) -> list[str]:
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
-    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    setup = next((i for i in code if C.grade_id(nb.cells[i]) == "setup"),
-                 next((i for i in code if C.meta(nb.cells[i]).get("locked")), 0))
-    dropped = [i for i in code if i < setup and not C.meta(nb.cells[i]).get("locked")]
-    nb.cells = [c for i, c in enumerate(nb.cells) if i not in dropped]
+    dropped = transforms.drop_cells_above_setup(nb)
     nbformat.write(nb, dest)
-    return [f"{len(dropped)} code cell(s) above the set-up cell removed"] if dropped else []
+    return [f"{dropped} code cell(s) above the set-up cell removed"] if dropped else []
 
 
 def solution_sources(path: Path) -> dict[str, str]:
@@ -131,7 +129,7 @@ def _grade(ws, judge, task, tracker, ex, scratch, res):
             salvage.neutralise(nb, skip)
             sub = clean.with_name("salvaged_" + clean.name)
             nbformat.write(nb, sub)
-        ws.submit(student, ex, sub)
+        ws.submit(student, ex, sub, Path(task["timestamp"]) if task.get("timestamp") else None)
         tracker.start(source, cell_file)
         judge.begin(hidden_tests(ex.name), course.term_seed(), solution_sources(sub))
         judge.meter = meter.cgroup_meter(sandbox.cgroup_dirs(task["cgroup"])) if sandboxed else None
@@ -155,7 +153,10 @@ def _grade(ws, judge, task, tracker, ex, scratch, res):
     if skip:
         res["status"] = Status.partly_graded
         res["detail"] = "; ".join(f"{salvage.describe(s['key'])} was not run ({s['reason']})" for s in skip)
-    res["score"], res["max_score"], res["items"] = item_scores(ws, ex, student)
+    res.update(submission_grades(ws, ex, student))
+    res["score"] = sum(g["auto"] or 0.0 for g in res["grades"].values())
+    res["max_score"] = sum(g["max"] for g in res["grades"].values())
+    res["autograded"] = str(ws.root / "autograded" / student / ex.name / ex.notebook)
     res["judge"] = {gid: {"passed": v.passed, "seconds": round(v.seconds, 2), "calls": v.calls}
                     for gid, v in judge.verdicts.items()}
     unreached = [g for g in hidden_tests(ex.name).graded if g not in judge.verdicts]
@@ -218,6 +219,9 @@ def main(workdir: str, use_sandbox: str) -> None:
                   reply_bytes=int(float(grading.get("reply_mb", 256)) * (1 << 20)))
     os.environ["DLCOURSE_JUDGE"] = judge.path
     tracker = salvage.Tracker(on_cell=judge.arm)
+    # scratch: the course gradebook keeps the grades, and a gradebook left by an earlier batch
+    # would refuse an exercise whose graded cells have changed since
+    shutil.rmtree(Path(workdir) / "nbgrader", ignore_errors=True)
     ws = Workspace(Path(workdir) / "nbgrader", on_cell_execute=tracker, **extra)
     autograde_pipeline(ws, judge)
     ws.sandboxed = bool(extra)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 
 import nbformat
+from nbgrader import utils as nbgrader_utils
 
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 
@@ -41,16 +42,21 @@ def grade_id(cell) -> str | None:
 
 
 def is_solution(cell) -> bool:
-    return cell.cell_type == "code" and bool(meta(cell).get("solution"))
+    return cell.cell_type == "code" and bool(nbgrader_utils.is_solution(cell))
 
 
 def is_graded(cell) -> bool:
-    return cell.cell_type == "code" and bool(meta(cell).get("grade"))
+    return cell.cell_type == "code" and bool(nbgrader_utils.is_grade(cell))
 
 
 def is_written(cell) -> bool:
     """A written answer graded by hand (nbgrader's manually graded answer cell)."""
     return cell.cell_type == "markdown" and bool(meta(cell).get("solution")) and bool(meta(cell).get("grade"))
+
+
+def is_locked(cell) -> bool:
+    """Read-only for the learner: nbgrader restores it before grading."""
+    return bool(nbgrader_utils.is_locked(cell))
 
 
 def is_check(cell) -> bool:

@@ -1,8 +1,9 @@
-"""Notebook transforms shared by release, grading, timing and the contract check.
-
-Each is an nbconvert preprocessor (``preprocess(nb, resources)``) so that nbgrader's
-pipelines can run it beside its own, and a plain function for one-off use.
-"""
+"""Notebook transforms shared by release, grading, timing and the contract check: the install
+cell, staging for nbgrader, solutions filled in, cells a learner added above the set-up
+dropped. Those that run in a pipeline beside nbconvert's and nbgrader's own are
+preprocessors (``AddInstallCell``, ``FillSolutions``); cell roles come from ``cells``
+(nbgrader's own ``utils`` underneath). Neutralising a crashing cell is salvage's policy and
+lives there."""
 from __future__ import annotations
 
 import nbformat
@@ -56,6 +57,17 @@ def staged(ex: course.Exercise):
     run in the judge, so the staged notebook (and the gradebook's copy of it) holds no
     reference and no test code beyond the solution notebook's own."""
     return with_install_cell(ex.copy_nb())
+
+
+def drop_cells_above_setup(nb) -> int:
+    """Remove code cells a learner added above the locked set-up cell (code there would run
+    before the course's own set-up); returns how many."""
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    setup = next((i for i in code if C.is_setup(nb.cells[i])),
+                 next((i for i in code if C.is_locked(nb.cells[i])), 0))
+    dropped = {i for i in code if i < setup and not C.is_locked(nb.cells[i])}
+    nb.cells = [c for i, c in enumerate(nb.cells) if i not in dropped]
+    return len(dropped)
 
 
 class AddInstallCell(Preprocessor):

@@ -24,19 +24,21 @@ from autograder.notebook.transforms import staged
 # Python warnings (``file:line: SomeWarning: text``) on stderr must not zero a test cell.
 WARNING_PATTERN = r"(?m)^.*:\d+: \w*Warning: "
 
-def nbgrader_config(root: Path, timeout: int, kernel_name: str | None = None, ipc: str | None = None):
+def nbgrader_config(root: Path, timeout: int, kernel_name: str | None = None, ipc: str | None = None,
+                    db_url: str | None = None):
     """nbgrader's configuration for a workspace, as a traitlets ``Config``."""
     from traitlets.config import Config
 
     c = Config()
     c.CourseDirectory.root = str(root)
-    c.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
+    c.CourseDirectory.db_url = db_url or f"sqlite:///{root / 'gradebook.db'}"
     c.Execute.timeout = timeout
     c.Execute.interrupt_on_timeout = True
     c.IgnorePattern.enabled = True
     c.IgnorePattern.pattern = WARNING_PATTERN
     c.LimitOutput.max_lines = 200
     c.LimitOutput.max_traceback = 30
+    c.LateSubmissionPlugin.penalty_method = course.config()["grading"].get("late_penalty", "none")
     c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
     c.GenerateFeedback.preprocessors = ["nbgrader.preprocessors.GetGrades", "autograder.grading.feedback.HideTests",
                                         "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
@@ -55,18 +57,21 @@ def kernel_env(threads: int = 1) -> dict:
 
 class Workspace:
     def __init__(self, root: Path, timeout: int | None = None, kernel_name: str | None = None, ipc: str | None = None,
-                 on_cell_execute=None):
+                 on_cell_execute=None, db_url: str | None = None):
         self.root = Path(root).resolve()
         self.on_cell_execute = on_cell_execute  # nbclient hook (salvage.Tracker)
         self.root.mkdir(parents=True, exist_ok=True)
         timeout = timeout or int(course.config()["grading"]["cell_timeout_s"])
-        self.config = nbgrader_config(self.root, timeout, kernel_name, ipc)
-        # the same settings for nbgrader's own command line run in this folder
+        self.config = nbgrader_config(self.root, timeout, kernel_name, ipc, db_url)
+        self.save_config()
+
+    def save_config(self) -> None:
+        """The same settings for nbgrader's own tools run in this folder (command line, formgrader)."""
         (self.root / "nbgrader_config.json").write_text(json.dumps(self.config, indent=1))
 
     @property
     def db_url(self) -> str:
-        return f"sqlite:///{self.root / 'gradebook.db'}"
+        return self.config.CourseDirectory.db_url
 
     @functools.cached_property
     def api(self):
@@ -101,14 +106,23 @@ class Workspace:
         res = self._call("generate_assignment", ex.name, force=True)
         if not res["success"]:
             raise RuntimeError(f"generate_assignment {ex.name} failed:\n{res.get('log', '')}\n{res.get('error', '')}")
+        due = course.config()["grading"].get("due", {}).get(ex.name)
+        if due:   # nbgrader's late-penalty plugin compares each submission's timestamp with it
+            from nbgrader.api import Gradebook
+
+            with Gradebook(self.db_url) as gb:
+                gb.update_or_create_assignment(ex.name, duedate=due)
         return self.root / "release" / ex.name / ex.notebook
 
-    def submit(self, student: str, ex: course.Exercise, notebook: Path) -> None:
+    def submit(self, student: str, ex: course.Exercise, notebook: Path, timestamp: Path | None = None) -> None:
+        """``timestamp``: nbgrader's timestamp.txt of the submission (the LMS's submission time)."""
         folder = self.root / "submitted" / student / ex.name
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
         shutil.copyfile(notebook, folder / ex.notebook)
+        if timestamp is not None:
+            shutil.copyfile(timestamp, folder / "timestamp.txt")
 
     def autograde(self, student: str, ex: course.Exercise) -> dict:
         return self._call("autograde", ex.name, student, force=True)

@@ -15,13 +15,14 @@ MATHJAX_PARTS = ["tex-mml-chtml.js", "input", "output/chtml", "a11y", "ui", "ada
 
 
 def ensure_mathjax() -> None:
-    """Serve MathJax from _static/mathjax so the site works offline (the npm registry is
+    """Serve MathJax from the site's own copy (``_mathjax/mathjax``, published under
+    ``_static/mathjax``) so the site works offline (the npm registry is
     one of the build machines' package sources; nothing is fetched when pages are read)."""
     import shutil
     import tarfile
     import tempfile
 
-    dest = course.ROOT / "_mathjax" / "mathjax"  # not in _static: Jupyter Book would load every .js there
+    dest = course.ROOT / "_mathjax" / "mathjax"  # not in _assets: Jupyter Book would load every .js there
     if (dest / "tex-mml-chtml.js").exists():
         return
     cache = course.cache_dir() / f"mathjax-{MATHJAX}.tgz"
