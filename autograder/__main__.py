@@ -44,6 +44,9 @@ def main(argv=None) -> int:
     v = sub.add_parser("review", help="list the submissions that want an instructor: flagged, partly graded, "
                                       "not graded, written answers pending, scores given by hand")
     v.add_argument("out", type=Path)
+    fb = sub.add_parser("feedback", help="write every feedback page again from the course gradebook "
+                                         "(after grading by hand)")
+    fb.add_argument("out", type=Path)
     e = sub.add_parser("export", help="nbgrader's CSV export of the course gradebook (OUT/export.csv)")
     e.add_argument("out", type=Path)
     f = sub.add_parser("formgrader", help="open the course gradebook in nbgrader's formgrader (JupyterLab)")
@@ -113,7 +116,7 @@ def _run(p, argv) -> int:
         _must_exist("collect", a.downloads[:-1] + ([a.roster] if a.roster else []))
         collect(a.exercise, a.downloads[:-1], a.downloads[-1], lms=a.lms, regexp=a.regexp, roster=a.roster)
         return 0
-    if a.cmd in ("override", "review", "formgrader", "export"):
+    if a.cmd in ("override", "review", "formgrader", "export", "feedback"):
         from autograder.grading import review
         if not (a.out / "results").is_dir():
             raise UsageError(f"{a.cmd}: {a.out} is not a grading folder (no results/ in it: run ./course grade first)")
@@ -122,6 +125,9 @@ def _run(p, argv) -> int:
             return 0
         if a.cmd == "review":
             print(review.listing(a.out))
+            return 0
+        if a.cmd == "feedback":
+            print(review.feedback(a.out))
             return 0
         if a.cmd == "export":
             print(f"export: {review.export(a.out)}")

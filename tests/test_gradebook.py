@@ -81,6 +81,8 @@ def test_course_gradebook_end_to_end(tmp_path, monkeypatch):
     # the written answer: in the total's maximum, scored by nobody yet, listed as pending
     assert float(table["alice"]["max_score"]) == code_points + sum(ex.meta.points[w] for w in written)
     assert all(w in table["alice"]["pending"] for w in written), table["alice"]
+    page = lambda who: (out / table[who]["feedback"]).read_text()
+    assert "graded by hand: its score above is not given yet" in page("alice")
 
     # scores by hand: one part overridden, one written answer graded
     run_cli("override", out, "bob", "attention", "multi_head_attention", "3")
@@ -88,6 +90,8 @@ def test_course_gradebook_end_to_end(tmp_path, monkeypatch):
     table = _same_totals(out)
     assert table["bob"]["attention:multi_head_attention"] == "3/4" and table["bob"]["by_hand"] == "multi_head_attention"
     assert written[0] not in table["alice"]["pending"] and float(table["alice"]["score"]) == code_points + 1
+    run_cli("feedback", out)   # the learner's page again, with the hand-given score
+    assert "not given yet" not in page("alice") and "Hidden tests" in page("alice")
 
     # graded again from scratch: the automatic scores are recomputed, the hand-given ones kept
     run_cli("grade", subs, out, "--workers", "2", "--regrade")

@@ -3,9 +3,10 @@
 Hidden tests run in the judge, so the autograded notebook holds none; a graded cell's
 output is the judge's verdict. Feedback keeps each graded cell's points and message and
 replaces its source with a one-line note; every traceback is cut to its last line
-(``AssertionError: <message>``), so nothing of the grader's code is quoted.
+(``AssertionError: <message>``), so nothing of the grader's code is quoted. A written
+answer not graded yet says so.
 """
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
 
 from autograder.notebook import cells as C
 
@@ -14,8 +15,24 @@ def short_error(output) -> str:
     return f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".rstrip(": ")
 
 
+PENDING = "*(A written answer, graded by hand: its score above is not given yet.)*"
+
+
+class GetGradesAndPending(GetGrades):
+    """nbgrader's GetGrades, which also says which answers still wait for a hand grade (its
+    score reads 0.0 for those)."""
+
+    def _get_score(self, cell, resources):
+        super()._get_score(cell, resources)
+        grade = self.gradebook.find_grade(cell.metadata["nbgrader"]["grade_id"], self.notebook_id,
+                                          self.assignment_id, self.student_id)
+        cell.metadata.nbgrader["pending"] = bool(grade.needs_manual_grade)
+
+
 class HideTests(NbGraderPreprocessor):
     def preprocess_cell(self, cell, resources, index):
+        if C.is_written(cell) and C.meta(cell).get("pending") and PENDING not in cell.source:
+            cell.source = f"{cell.source}\n\n{PENDING}"   # nbgrader's page would show a plain 0
         if cell.cell_type != "code":
             return cell, resources
         kept = []

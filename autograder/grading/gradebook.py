@@ -115,6 +115,16 @@ class CourseGradebook:
             fb.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(res["feedback"], fb / f"{ex.name}.html")
 
+    def feedback(self, student: str, exercise: str) -> Path:
+        """The learner's feedback page again, from the course gradebook: hand-given scores
+        and comments included."""
+        ex = course.exercise(exercise)
+        html = self.ws.feedback(student, ex)
+        dest = self.out / "feedback" / student / f"{ex.name}.html"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(html, dest)
+        return dest
+
     def scores(self) -> dict[tuple[str, str], dict]:
         """{(student, exercise): {"grades": {grade cell: {"score", "max", "manual", "pending"}},
         "late_penalty": points}}."""

@@ -5,6 +5,7 @@ the gradebook in formgrader.
                              and where to open it
 ``./course override OUT STUDENT EXERCISE PART SCORE|clear``
                              a part's score by hand (kept when the batch is graded again)
+``./course feedback OUT``    every feedback page again, from the gradebook (after grading by hand)
 ``./course formgrader OUT``  JupyterLab on the course gradebook (``OUT/course``): formgrader
                              shows every submission, takes manual scores and comments
 """
@@ -32,6 +33,15 @@ def override(out: Path, student: str, exercise: str, part: str, score: str) -> s
     done = CourseGradebook(out).override(student, exercise, part, value)
     write_csv(out)
     return done + f" (grades.csv rewritten)"
+
+
+def feedback(out: Path) -> str:
+    """Every graded submission's feedback page, made again from the course gradebook (after
+    grading by hand: the learner sees the scores and comments given in formgrader)."""
+    _course_dir(out, "feedback")
+    book = CourseGradebook(out)
+    done = [book.feedback(s, e) for s, e in _submission_ids(out)]
+    return f"feedback: {len(done)} page(s) written to {Path(out) / 'feedback'}"
 
 
 def _submission_ids(out: Path) -> dict[tuple[str, str], str]:

@@ -40,7 +40,8 @@ def nbgrader_config(root: Path, timeout: int, kernel_name: str | None = None, ip
     c.LimitOutput.max_traceback = 30
     c.LateSubmissionPlugin.penalty_method = course.config()["grading"].get("late_penalty", "none")
     c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
-    c.GenerateFeedback.preprocessors = ["nbgrader.preprocessors.GetGrades", "autograder.grading.feedback.HideTests",
+    c.GenerateFeedback.preprocessors = ["autograder.grading.feedback.GetGradesAndPending",
+                                        "autograder.grading.feedback.HideTests",
                                         "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
     if kernel_name:
         c.Execute.kernel_name = kernel_name
