@@ -14,6 +14,7 @@ import glob
 import json
 import math
 import os
+import tomllib
 
 from docutils import nodes
 from sphinx.util.docutils import SphinxDirective
@@ -52,18 +53,34 @@ def about(seconds: float) -> str:
     return f"{minutes} min" + (" 30 s" if half else "")
 
 
-def _runtimes(app) -> dict:
-    """{exercise name: run-time record}: each exercise folder's runtime.json in the
-    instructor's repository, or the student bundle's merged runtimes.json."""
-    merged = os.path.join(app.srcdir, "runtimes.json")
+def _facts(app) -> dict:
+    """{exercise name: {"runtime": record or None, "effort_hours", "points": {part: points},
+    "written": {part: points}}} from each exercise folder (runtime.json, exercise.toml) in
+    the instructor's repository, or the student bundle's merged exercises.json."""
+    merged = os.path.join(app.srcdir, "exercises.json")
     if os.path.exists(merged):
         with open(merged) as f:
             return json.load(f)
     out = {}
-    for path in sorted(glob.glob(os.path.join(app.srcdir, "solutions", "*", "*", "runtime.json"))):
-        with open(path) as f:
-            out[os.path.basename(os.path.dirname(path))] = json.load(f)
+    for toml in sorted(glob.glob(os.path.join(app.srcdir, "solutions", "*", "*", "exercise.toml"))):
+        folder = os.path.dirname(toml)
+        with open(toml, "rb") as f:
+            meta = tomllib.load(f)
+        record = os.path.join(folder, "runtime.json")
+        runtime = None
+        if os.path.exists(record):
+            with open(record) as f:
+                runtime = json.load(f)
+        points = meta.get("points", {})
+        out[os.path.basename(folder)] = {
+            "runtime": runtime, "effort_hours": meta.get("effort_hours"),
+            "points": {k: v for k, v in points.items() if not k.startswith("written_")},
+            "written": {k: v for k, v in points.items() if k.startswith("written_")}}
     return out
+
+
+def _runtimes(app) -> dict:
+    return {name: f["runtime"] for name, f in _facts(app).items() if f.get("runtime")}
 
 
 def _is_exercise(env, docname) -> bool:
@@ -106,18 +123,38 @@ def _note_text(entry) -> str:
             f"with the solution filled in, top to bottom at full size, timed by the site's build on {_date(entry['date'])}.")
 
 
+def _hours(h) -> str:
+    return f"{h:g} hour" + ("" if h == 1 else "s")
+
+
+def _effort_text(facts) -> str:
+    """Expected effort and how the points are split, for the note on an exercise page."""
+    parts = ", ".join(f"{name.replace('_', ' ')} {p:g}" for name, p in facts["points"].items())
+    text = f"{sum(facts['points'].values()):g} points graded automatically ({parts})"
+    if facts.get("written"):
+        text += f" and {sum(facts['written'].values()):g} for written answers, graded by hand"
+    return f"about {_hours(facts['effort_hours'])} of work; " + text + "."
+
+
 def _add_runtime_note(app, doctree):
-    """doctree-read: a note under an exercise page's title."""
+    """doctree-read: a note under an exercise page's title: run time, effort, points."""
     docname = app.env.docname
-    entry = _entry(app, docname)
-    if entry is None or not _is_exercise(app.env, docname):
+    if not _is_exercise(app.env, docname):
         return
+    facts = _facts(app).get(docname.rsplit("/", 1)[-1])
     section = doctree.next_node(nodes.section)
-    if section is None:
+    if facts is None or section is None:
         return
-    para = nodes.paragraph("", "", nodes.strong("", f"Runs in about {about(entry['seconds'])}"),
-                           nodes.Text(" " + _note_text(entry)))
-    note = nodes.admonition("", nodes.title("", "Run time"), para, classes=["note", "course-runtime"])
+    paras = []
+    entry = facts.get("runtime")
+    if entry:
+        paras.append(nodes.paragraph("", "", nodes.strong("", f"Runs in about {about(entry['seconds'])}"),
+                                     nodes.Text(" " + _note_text(entry))))
+    if facts.get("effort_hours"):
+        paras.append(nodes.paragraph("", "", nodes.strong("", "Expected effort: "), nodes.Text(_effort_text(facts))))
+    if not paras:
+        return
+    note = nodes.admonition("", nodes.title("", "Run time and effort"), *paras, classes=["note", "course-runtime"])
     index = section.first_child_matching_class(nodes.title)
     section.insert(0 if index is None else index + 1, note)
 
@@ -186,17 +223,19 @@ def _fill_runtime_tables(app, doctree, fromdocname):
         row += chapter_cell
         row += cell(link(title, doc))
         row += cell(nodes.paragraph(text=about(entry["seconds"]) if entry else "not measured yet"))
+        effort = (_facts(app).get(doc.rsplit("/", 1)[-1]) or {}).get("effort_hours")
+        row += cell(nodes.paragraph(text=f"about {_hours(effort)}" if effort else ""))
         rows.append(row)
 
     for node in placeholders:
         table = nodes.table(classes=["course-runtimes"])
-        group = nodes.tgroup(cols=3)
+        group = nodes.tgroup(cols=4)
         table += group
-        for width in (30, 55, 15):
+        for width in (25, 45, 15, 15):
             group += nodes.colspec(colwidth=width)
         head = nodes.thead()
         head_row = nodes.row()
-        for text in ("Chapter", "Exercise", "Runs in about"):
+        for text in ("Chapter", "Exercise", "Runs in about", "Effort"):
             head_row += cell(nodes.paragraph(text=text))
         head += head_row
         group += head
@@ -220,12 +259,14 @@ def _outdated(app, env, added, changed, removed):
     """env-get-outdated: re-read the pages whose run-time text changed (the runtime.json
     records are not Sphinx sources, so Sphinx would not notice), and the table pages whenever any
     exercise page changes."""
-    data = _runtimes(app)
+    facts = _facts(app)
     shown = {}
     for doc in env.found_docs:
         if _is_exercise(env, doc):
-            entry = data.get(doc.rsplit("/", 1)[-1])
-            shown[doc] = (about(entry["seconds"]), _note_text(entry)) if entry else None
+            f = facts.get(doc.rsplit("/", 1)[-1]) or {}
+            entry = f.get("runtime")
+            shown[doc] = ((about(entry["seconds"]), _note_text(entry)) if entry else None,
+                          _effort_text(f) if f.get("effort_hours") else None)
     before = getattr(env, "course_runtimes_shown", {})
     env.course_runtimes_shown = shown
     redo = [doc for doc in shown if doc in before and shown[doc] != before[doc]]

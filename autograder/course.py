@@ -258,6 +258,9 @@ class Exercise:
             out.append(f"{self.meta_file.name}: no points for item(s) {unpriced}")
         if unpriced := sorted(lay.written.keys() - meta.points.keys() - {None}):
             out.append(f"{self.meta_file.name}: no points for written answer(s) {unpriced}")
+        if misnamed := sorted(w for w in lay.written if w and not w.startswith("written_")):
+            # the site tells written answers from code parts by this prefix (the bundle has no notebook metadata)
+            out.append(f"{self.source.name}: name written answers written_<topic>, not {misnamed}")
         if nameless := [i for i, c in enumerate(self.nb.cells) if C.is_written(c) and not C.grade_id(c)]:
             out.append(f"{self.source.name}: written answer cell(s) {nameless} have no grade_id")
         heading = next((l[2:].strip() for c in self.nb.cells if c.cell_type == "markdown"

@@ -1,4 +1,5 @@
 """The student bundle, the launch buttons and the install cell: what learners open and run."""
+import json
 import os
 import subprocess
 import sys
@@ -29,6 +30,12 @@ def test_bundle_holds_what_learners_need_and_nothing_else(student_repo):
     cfg = yaml.safe_load((student_repo / "_config.yml").read_text())
     assert "mathjax_path" not in cfg["sphinx"]["config"], "the published site takes MathJax from its CDN"
     assert "torch" not in (student_repo / "pyproject.toml").read_text().split("dependencies")[1].split("\n")[0]
+    # what the pages say of each exercise travels without solutions/: run time, effort, points
+    facts = json.loads((student_repo / "exercises.json").read_text())
+    for ex in course.exercises():
+        f = facts[ex.name]
+        assert f["runtime"] == ex.runtime() and f["effort_hours"] == ex.meta.effort_hours
+        assert sum(f["points"].values()) == ex.layout.total and set(f["written"]) == set(ex.layout.written)
 
 
 def test_bundle_leaks_no_solution_and_no_hidden_test(student_repo):

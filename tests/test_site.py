@@ -133,6 +133,12 @@ def test_exercise_pages_show_their_run_time(site):
         assert re.sub(r"\s+", " ", shown) in re.sub(r"\s+", " ", text), f"{ex}: its page does not say how long it runs"
         title_at, note_at = text.find("Exercise "), text.find("Runs in about")
         assert 0 <= title_at < note_at, f"{ex}: the run time is not under the title"
+        effort = f"Expected effort: about {ex.meta.effort_hours:g} hour"
+        assert effort in text, f"{ex}: its page does not say the expected effort (exercise.toml)"
+        code_points = sum(ex.meta.points[i] for i in ex.layout.items)
+        assert f"{code_points:g} points graded automatically" in text, f"{ex}: its page does not give the points"
+        if ex.layout.written:
+            assert "for written answers, graded by hand" in text
 
 
 def test_landing_page_lists_every_exercise_with_its_run_time(site):
@@ -148,4 +154,5 @@ def test_landing_page_lists_every_exercise_with_its_run_time(site):
         row = next((r for r in rows if f'href="{rel}.html"' in r), None)
         assert row, f"{ex} is not in the landing page's run-time table"
         assert ex.name in data and f">{_about(data[ex.name]['seconds'])}<" in row, f"{ex}: wrong or missing time in the table"
+        assert f">about {ex.meta.effort_hours:g} hour" in row, f"{ex}: no expected effort in the table"
     assert len(rows) == len(course.exercises())

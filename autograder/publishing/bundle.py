@@ -103,9 +103,12 @@ def write(dest: Path) -> Path:
     (dest / "binder").mkdir()
     (dest / "binder" / "requirements.txt").write_text(
         "--extra-index-url https://download.pytorch.org/whl/cpu\n" + "\n".join(_requirements(libs)) + "\n.\n")
-    # the bundle has no solutions/: the exercises' run-time records travel as one file
-    from autograder.publishing import runtimes
-
-    (dest / "runtimes.json").write_text(json.dumps(runtimes.load(), indent=2, sort_keys=True) + "\n")
+    # the bundle has no solutions/: what the pages show of each exercise (run time, effort,
+    # points) travels as one file, read by _ext/course_site.py
+    facts = {ex.name: {"runtime": ex.runtime(), "effort_hours": ex.meta.effort_hours,
+                       "points": {k: v for k, v in ex.meta.points.items() if k in ex.layout.items},
+                       "written": dict(ex.layout.written)}
+             for ex in course.exercises()}
+    (dest / "exercises.json").write_text(json.dumps(facts, indent=2, sort_keys=True) + "\n")
     (dest / ".gitignore").write_text("_build/\n__pycache__/\n*.egg-info/\n.ipynb_checkpoints/\n")
     return dest
