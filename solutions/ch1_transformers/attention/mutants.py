@@ -30,6 +30,26 @@ MUTANTS = [
            edits=[("scores = q @ k.transpose(-2, -1) / math.sqrt(d_k)",
                    "scores = (q.float() @ k.float().transpose(-2, -1) / math.sqrt(d_k))"),
                   ("return weights @ v, weights", "return (weights @ v.float()).to(v.dtype), weights.to(v.dtype)")]),
+    mutant(SDPA, "naive_softmax", "softmax written as exp(s) / sum(exp(s)): overflows (inf / inf) for large scores",
+           edits=[("weights = torch.softmax(scores, dim=-1)",
+                   "e = torch.exp(scores)\n    weights = e / e.sum(dim=-1, keepdim=True)")]),
+    mutant(SDPA, "global_max", "hand-written softmax shifted by the maximum of the whole tensor, not of each row: "
+                               "rows far below it underflow to 0 / 0",
+           edits=[("weights = torch.softmax(scores, dim=-1)",
+                   "e = torch.exp(scores - scores.max())\n    weights = e / e.sum(dim=-1, keepdim=True)")]),
+    mutant(SDPA, "clamped_scores", "clamps the scores at 80 to keep exp finite instead of subtracting the row maximum",
+           edits=[("weights = torch.softmax(scores, dim=-1)",
+                   "e = torch.exp(scores.clamp(max=80.0))\n    weights = e / e.sum(dim=-1, keepdim=True)")]),
+    mutant(SDPA, "additive_nan_to_num", "additive -inf mask and nan_to_num for empty rows: right forward pass, "
+                                        "NaN gradients for q and k on a fully masked row",
+           edits=[("scores = scores.masked_fill(~mask, float(\"-inf\"))",
+                   "scores = scores + torch.zeros_like(scores).masked_fill(~mask, float('-inf'))"),
+                  ("weights = weights.masked_fill(~mask.any(dim=-1, keepdim=True), 0.0)",
+                   "weights = torch.nan_to_num(weights, nan=0.0)")]),
+    mutant(SDPA, "additive_zero_rows", "additive -inf mask, empty rows zeroed after the softmax: the softmax's "
+                                       "backward pass still turns 0 * NaN into NaN gradients for q and k",
+           edits=[("scores = scores.masked_fill(~mask, float(\"-inf\"))",
+                   "scores = scores + torch.zeros_like(scores).masked_fill(~mask, float('-inf'))")]),
     # --- MultiHeadAttention ---
     mutant(MHA, "wrong_head_split", "splits heads with view(B, h, L, d_head): heads mix positions",
            edits=[("return x.view(B, L, self.num_heads, self.d_head).transpose(1, 2)",
@@ -55,11 +75,21 @@ VARIANTS = [
             edits=[("scores = q @ k.transpose(-2, -1) / math.sqrt(d_k)",
                     "scores = torch.einsum('...qd,...kd->...qk', q, k) * d_k ** -0.5"),
                    ("return weights @ v, weights", "return torch.einsum('...qk,...kd->...qd', weights, v), weights")]),
-    variant(SDPA, "additive_mask", "additive -inf mask and nan_to_num for empty rows",
+    variant(SDPA, "additive_mask_safe_rows", "additive -inf mask; the scores of empty rows reset to 0 before the "
+                                             "softmax, their weights zeroed after it",
             edits=[("scores = scores.masked_fill(~mask, float(\"-inf\"))",
-                    "scores = scores + torch.zeros_like(scores).masked_fill(~mask, float('-inf'))"),
-                   ("weights = weights.masked_fill(~mask.any(dim=-1, keepdim=True), 0.0)",
+                    "scores = scores + torch.zeros_like(scores).masked_fill(~mask, float('-inf'))\n"
+                    "        scores = torch.where(mask.any(dim=-1, keepdim=True), scores, torch.zeros_like(scores))")]),
+    variant(SDPA, "masked_fill_nan_to_num", "masked_fill with -inf, then nan_to_num on the weights (gradients stay "
+                                            "finite: masked_fill sends none back to the filled scores)",
+            edits=[("weights = weights.masked_fill(~mask.any(dim=-1, keepdim=True), 0.0)",
                     "weights = torch.nan_to_num(weights, nan=0.0)")]),
+    variant(SDPA, "float32_for_half", "computes in float32 for half-precision inputs (as fused kernels do), in the "
+                                      "input dtype otherwise",
+            edits=[("scores = q @ k.transpose(-2, -1) / math.sqrt(d_k)",
+                    "ct = torch.promote_types(q.dtype, torch.float32)\n"
+                    "    scores = q.to(ct) @ k.to(ct).transpose(-2, -1) / math.sqrt(d_k)"),
+                   ("return weights @ v, weights", "return (weights @ v.to(ct)).to(v.dtype), weights.to(v.dtype)")]),
     variant(SDPA, "float64_inside", "computes in float64, returns the input dtype",
             edits=[("scores = q @ k.transpose(-2, -1) / math.sqrt(d_k)",
                     "scores = q.double() @ k.double().transpose(-2, -1) / math.sqrt(d_k)"),
