@@ -136,10 +136,19 @@ def _rand(seed, shape, dtype):
     return torch.randn(*shape, generator=generator(seed), dtype=torch.float64).to(dtype)
 
 
+HALF = (torch.float16, torch.bfloat16)
+
+
 def _tol(dtype, max_pos):
     if dtype == torch.float64:
         return {}
-    return dict(rtol=1e-4, atol=2e-5 + 1e-6 * max_pos)   # float32 angles lose ~p * 1e-7 rad
+    if dtype == torch.float16:     # the result rounded to 11 significant bits (one step: 2^-10 relative)
+        return dict(rtol=2e-3, atol=5e-3)
+    if dtype == torch.bfloat16:    # ... to 8 significant bits (one step: 2^-7 relative)
+        return dict(rtol=1e-2, atol=3e-2)
+    # float32 rounds an angle p * theta_i to about 7e-8 of its size (measured: 2.4e-4 rad for
+    # positions up to 4096), and cos and sin inherit that error: allow 1e-6 * p
+    return dict(rtol=1e-4, atol=2e-5 + 1e-6 * max_pos)
 
 
 def _args(positions, base):
@@ -177,8 +186,11 @@ class _Checker:
             f"{self.name} modified its input x in place ({what})"
         check_tensor(out, shape=tuple(x.shape), dtype=x.dtype, what=what)
         max_pos = x.shape[-2] if positions is None else float(torch.as_tensor(positions).abs().max())
+        # half precision: the exact rotation (in float64), rounded once to x's dtype
+        want = self.ref_fn(x.double(), positions, base).to(x.dtype) if x.dtype in HALF else \
+            self.ref_fn(x, positions, base)
         try:
-            check_close(out, self.ref_fn(x, positions, base), what=what, **_tol(x.dtype, max_pos))
+            check_close(out, want, what=what, **_tol(x.dtype, max_pos))
         except AssertionError as e:
             raise AssertionError(f"{e} {self.hint(out, x, positions, base)}") from None
 
@@ -203,9 +215,17 @@ def _grad_checks(fn, ref_fn, name, seed, hint):
 
 # ------------------------------------------------------------------ apply_rope
 
+PRECISION_HINT = ("With float16 and bfloat16 inputs, compute the angles p * theta_i and their cos and sin in "
+                  "float32 or float64 and convert only the result to x's dtype: bfloat16 cannot represent most "
+                  "positions above 256 (float16: above 2048), and rounding p * theta_i to half precision is off by "
+                  "whole radians.")
+
+
 def _rope_hint(ref):
     def hint(out, x, pos, base):
         """Name the likely misconception when the output matches a known wrong variant."""
+        if x.dtype in HALF:
+            return PRECISION_HINT
         if pos is None:
             pos = torch.arange(x.shape[-2])
         pos = torch.as_tensor(pos, dtype=torch.float64)
@@ -279,6 +299,21 @@ def _against_reference(check, seed, k_x, k_pos, off):
     x = _rand(seed + off + 4, (3, 4, 6, 16), torch.float32)
     pos = torch.randint(0, 200, (3, 1, 6), generator=generator(seed + off + 4))
     check(x, pos, 10000.0, "x (3, 4, 6, 16) with per-sequence positions of shape (3, 1, 6)")
+
+    # Half precision (last: a failure here is about precision). bfloat16 holds every integer
+    # only up to 256 and float16 up to 2048, and both round p * theta_i by radians at these
+    # positions: the angles must be computed in float32 or wider.
+    g = generator(seed + off + 6)
+    for dtype, shape, pos, name in [
+        (torch.bfloat16, (2, 3, 64, 64), torch.arange(4000, 4064), "positions 4000..4063 (decoding with a cache)"),
+        (torch.bfloat16, (1, 2, 48, 32), torch.randint(2048, 8192, (48,), generator=g), "positions up to 8191"),
+        (torch.bfloat16, (2, 300, 16), None, "default positions 0..299"),
+        (torch.float16, (2, 40, 64), torch.arange(4090, 4130), "positions 4090..4129"),
+        (torch.float16, (3, 32, 32), torch.randint(2048, 30000, (32,), generator=g), "positions up to 30000"),
+    ]:
+        x = _rand(seed + off + 7 + len(shape), shape, dtype)
+        check(x, pos, 10000.0, f"x {tuple(shape)} {dtype}, {name}")
+        n_cases += 1
     return n_cases
 
 
@@ -344,6 +379,8 @@ def test_apply_rope(learner, ref, seed):
 
 def _rh_hint(ref):
     def hint(out, x, pos, base):
+        if x.dtype in HALF:
+            return PRECISION_HINT
         if pos is None:
             pos = torch.arange(x.shape[-2])
         pos = torch.as_tensor(pos, dtype=torch.float64)

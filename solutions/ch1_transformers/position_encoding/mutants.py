@@ -65,6 +65,10 @@ MUTANTS = [
     mutant(ROPE, "angles_float32", "angles always in float32, even for float64 inputs",
            edits=[(_POS_F64, "positions = torch.as_tensor(positions, dtype=torch.float32, device=x.device)"),
                   (_THETA, "torch.arange(0, d, 2, dtype=torch.float32, device=x.device) / d")]),
+    mutant(ROPE, "angles_in_input_dtype", "angles (positions times frequencies) in the dtype of x: for bfloat16 "
+                                        "and float16 inputs they are off by radians at long positions",
+           edits=[(_POS_F64, "positions = torch.as_tensor(positions, dtype=x.dtype, device=x.device)"),
+                  (_THETA, "torch.arange(0, d, 2, dtype=x.dtype, device=x.device) / d")]),
     mutant(ROPE, "base_ignored", "hard-codes 10000 instead of using the base argument",
            edits=[("theta = base ** (", "theta = 10000.0 ** (")]),
     mutant(ROPE, "angles_not_per_pair", "full-width form with angles repeated per half (cat) instead of per pair",
@@ -90,6 +94,10 @@ MUTANTS = [
     mutant(HALF, "angles_float32", "angles always in float32, even for float64 inputs",
            edits=[(_POS_F64, "positions = torch.as_tensor(positions, dtype=torch.float32, device=x.device)"),
                   (_THETA, "torch.arange(0, d, 2, dtype=torch.float32, device=x.device) / d")]),
+    mutant(HALF, "angles_in_input_dtype", "angles (positions times frequencies) in the dtype of x: for bfloat16 "
+                                        "and float16 inputs they are off by radians at long positions",
+           edits=[(_POS_F64, "positions = torch.as_tensor(positions, dtype=x.dtype, device=x.device)"),
+                  (_THETA, "torch.arange(0, d, 2, dtype=x.dtype, device=x.device) / d")]),
     mutant(HALF, "base_ignored", "hard-codes 10000 instead of using the base argument",
            edits=[("theta = base ** (", "theta = 10000.0 ** (")]),
     mutant(HALF, "outer_positions", "torch.outer(positions, theta): only works for 1-D positions",
@@ -135,9 +143,11 @@ VARIANTS = [
     sin = torch.sin(angles).repeat_interleave(2, dim=-1).to(x.dtype)
     rotated = torch.stack([-x[..., 1::2], x[..., 0::2]], dim=-1).flatten(-2)
     return x * cos + rotated * sin""")]),
-    variant(ROPE, "angles_in_input_dtype", "angles in the dtype of x (float32 for float32 inputs)",
-            edits=[(_POS_F64, "positions = torch.as_tensor(positions, dtype=x.dtype, device=x.device)"),
-                   (_THETA, "torch.arange(0, d, 2, dtype=x.dtype, device=x.device) / d")]),
+    variant(ROPE, "angles_at_least_float32", "angles in float32 for float32 and half-precision inputs, float64 "
+                                            "for float64 (promote_types(x.dtype, float32)), cast at the end",
+            edits=[(_POS_F64, "ct = torch.promote_types(x.dtype, torch.float32)\n"
+                              "    positions = torch.as_tensor(positions, dtype=ct, device=x.device)"),
+                   (_THETA, "torch.arange(0, d, 2, dtype=ct, device=x.device) / d")]),
     # --- apply_rope_rotate_half ---
     variant(HALF, "via_permutation", "permutes into the interleaved layout, calls apply_rope, permutes back",
             code="def apply_rope_rotate_half(x, positions=None, base=10000.0):\n"
@@ -152,7 +162,9 @@ VARIANTS = [
             edits=[(_HALF_TAIL, """    z = torch.complex(x[..., : d // 2].double(), x[..., d // 2 :].double())
     z = z * torch.polar(torch.ones_like(angles), angles)
     return torch.cat([z.real, z.imag], dim=-1).to(x.dtype)""")]),
-    variant(HALF, "angles_in_input_dtype", "angles in the dtype of x (float32 for float32 inputs)",
-            edits=[(_POS_F64, "positions = torch.as_tensor(positions, dtype=x.dtype, device=x.device)"),
-                   (_THETA, "torch.arange(0, d, 2, dtype=x.dtype, device=x.device) / d")]),
+    variant(HALF, "angles_at_least_float32", "angles in float32 for float32 and half-precision inputs, float64 "
+                                            "for float64 (promote_types(x.dtype, float32)), cast at the end",
+            edits=[(_POS_F64, "ct = torch.promote_types(x.dtype, torch.float32)\n"
+                              "    positions = torch.as_tensor(positions, dtype=ct, device=x.device)"),
+                   (_THETA, "torch.arange(0, d, 2, dtype=ct, device=x.device) / d")]),
 ]
