@@ -49,14 +49,16 @@ def variant(item, name, why, edits=(), code=None) -> Change:
 
 def submission(student_nb, source_nb, changes: dict[str, str] | None = None, solved: bool = True):
     """A submission built from the student notebook: every solution cell filled with the
-    reference (``solved``) or left as the stub, then ``changes`` {item: code} applied."""
+    reference (``solved``; a written answer with the model answer) or left as the stub, then
+    ``changes`` {item: code} applied."""
     import copy
 
     nb = copy.deepcopy(student_nb)
     ref = C.solution_sources(source_nb)
+    ref.update({C.grade_id(c): c.source for c in source_nb.cells if C.is_written(c)})
     for cell in nb.cells:
         gid = C.grade_id(cell)
-        if C.is_solution(cell):
+        if C.is_solution(cell) or C.is_written(cell):
             if changes and gid in changes:
                 cell.source = changes[gid]
             elif solved:

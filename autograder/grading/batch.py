@@ -213,10 +213,10 @@ def write_csv(out: Path) -> Path:
     # the status and its detail side by side, then the points per part, then what is pending
     fixed = ["student", *(ROSTER_COLUMNS if people else []), "exercise", "score", "max_score", "status", "detail"]
     tail = ["by_hand", "pending", "late_penalty", "submitted", "review", "seconds", "feedback"]
-    extra = sorted({k for r in rows for k in r} - set(fixed) - set(tail))
+    extra = sorted({k for r in rows for k in r if not k.startswith("_")} - set(fixed) - set(tail))
     path = out / "grades.csv"
     with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=fixed + extra + tail)
+        w = csv.DictWriter(f, fieldnames=fixed + extra + tail, extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
     write_summary(rows, out / "summary.csv")
@@ -224,7 +224,9 @@ def write_csv(out: Path) -> Path:
 
 
 def write_summary(rows: list[dict], path: Path) -> None:
-    """Per exercise, for the instructor: mean score, full marks, the part most often failed."""
+    """Per exercise, for the instructor: mean score, full marks (every part scored so far at
+    its maximum: written answers not graded yet do not count against it), the part most
+    often failed."""
     from collections import Counter
 
     by_ex: dict[str, list[dict]] = {}
@@ -243,4 +245,5 @@ def write_summary(rows: list[dict], path: Path) -> None:
                             if ":" in k and v and float(v.split("/")[0]) < float(v.split("/")[1]))
             part, n = fails.most_common(1)[0] if fails else ("", 0)
             w.writerow([ex, len(rs), len(graded), f"{sum(scores) / len(scores):.2f}" if scores else "", f"{top:g}",
-                        sum(s == top for s in scores), part, n, sum(bool(r.get("review")) for r in rs)])
+                        sum(float(r["score"]) + r.get("_pending_points", 0.0) == float(r["max_score"]) for r in graded),
+                        part, n, sum(bool(r.get("review")) for r in rs)])

@@ -208,6 +208,7 @@ def table_row(record: dict, entry: dict | None) -> dict:
     row["max_score"] = sum(top for _, top in parts.values())
     row["by_hand"] = ", ".join(sorted(manual))
     row["pending"] = ", ".join(sorted(pending))
+    row["_pending_points"] = sum(g["max"] for g in grades.values() if g["pending"] and not g["manual"])
     return row
 
 
