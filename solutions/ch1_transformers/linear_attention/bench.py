@@ -1,11 +1,18 @@
 """Syllabus targets of the linear-attention exercise, measured with the reference solution.
 
-At n = 4096 (batch 1, 4 heads, d = 64, float32) on the CPU:
-* non-causal linear attention >= 10x faster than torch's scaled_dot_product_attention;
-* causal chunked linear attention >= 3x faster than causal SDPA (is_causal=True);
+Batch 1, 4 heads, d = 64, float32, on the CPU with every core of the machine (``./course
+bench`` gives a benchmark the whole machine; the thread count is printed), for n = 512 to
+8192 (the cumulative-sum and recurrent forms up to 4096). The notebook's benchmark section
+says the same. Targets:
+* at n = 4096, non-causal linear attention >= 10x faster than torch's scaled_dot_product_attention;
+* at n = 4096, causal chunked linear attention (chunk_size 64) >= 3x faster than causal SDPA
+  (is_causal=True);
 * time linear in n: log-log slope <= 1.2 over n = 512..8192 (non-causal and chunked);
-* the cumulative-sum and recurrent forms are measured too, and are slower: the first writes
-  and reads n * d_k * d_v numbers, the second runs n small steps in Python.
+* at n = 4096, the cumulative-sum and recurrent forms slower than the chunked one: the first
+  writes and reads n * d_k * d_v numbers, the second runs n small steps in Python (the
+  cumulative-sum form's ratio to causal SDPA is printed too).
+For reference, one thread on a busy 2-core machine, n = 4096: 14x, 3.3x, and the
+cumulative-sum form 32x slower than the chunked one and 9.5x slower than causal SDPA.
 A plot of time against n is saved to a PNG under /tmp (path printed).
 """
 from __future__ import annotations

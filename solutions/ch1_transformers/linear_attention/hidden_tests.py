@@ -9,10 +9,28 @@ the attention forms run with the reference ``feature_map`` standing in for the l
 learner's process; it is now the learner process's peak memory, measured from outside
 (``learner.memory()``) at n = 4096, where one (n, n) float32 matrix is 64 MiB (above
 glibc's largest mmap threshold, 32 MiB, so its pages are always fresh and counted).
+
+Each causal form earns its points only as that form, or one form could stand in for the
+others (the chunked function calling the cumulative-sum one, the recurrent one written as a
+masked (n, n) product, the cumulative sums written as a loop):
+- from outside the process, the memory: no (n, n) matrix in any form (n = 4096, d = 8), and
+  no state per position in the chunked form (n = 4096, d = 64, where the cumulative-sum
+  form's n states are 64 MiB); nothing of size chunk_size x chunk_size when n < chunk_size;
+- from the submitted cell (``learner.source``, ``autograder/judge/structure.py``), the
+  function and the helpers of its cell that it reaches: no form uses another causal form's
+  function; the recurrent form has a loop, no causal mask, no cumsum and no slice of the
+  sequence that grows with the loop (``x[:t + 1]``: attention over the prefix, no state);
+  the cumulative-sum form calls cumsum and has no loop (loops over a written tuple such as
+  ``(q, k)`` do not count); the chunked form reads chunk_size.
+What the memory cannot tell apart is left to the source: at d = 64 the recurrent loop's
+many small steps fragment the heap (the reference measured 2.6-31 MiB, accepted variants up
+to 146 MiB in a fresh process), so the recurrent form's memory is measured at d = 8 only,
+where the cumulative-sum form's states (1 MiB) are no larger than that noise.
 """
 import torch
 import torch.nn.functional as F
 
+from autograder.judge import structure
 from dlcourse.testing import check_close, generator
 
 MiB = 2 ** 20
@@ -21,7 +39,30 @@ MiB = 2 ** 20
 # memory cgroup, v1 max_usage_in_bytes): the solution and every accepted variant 0.0-3.3 MiB;
 # the mutants linear_attention:quadratic 64.3-64.8 MiB, cumsum:quadratic 127.9-128.3 MiB,
 # chunked:one_big_chunk 158.0-160.1 MiB. One (n, n) float32 matrix is 64 MiB.
+# The recurrent and cumsum checks, in the contract runner: the references and accepted
+# variants 0.0-2.3 MiB; recurrent:masked_quadratic 129.4-129.5, recurrent:weights_precomputed
+# 90, cumsum:quadratic_numerator 128, cumsum:triangular_ones 127.8-127.9 MiB.
 MEMORY_BUDGET = 24 * MiB
+
+REC, CUM, CHK = "causal_linear_attention_recurrent", "causal_linear_attention_cumsum", "causal_linear_attention_chunked"
+CAUSAL_FORMS = (REC, CUM, CHK)
+RECURRENT_BANNED = ("cumsum", "cumsum_", "tril", "tril_", "triu", "triu_", "tril_indices", "triu_indices",
+                    "masked_fill", "masked_fill_")
+# The chunked form holds one (d_k, d_v) state and (chunk_size, chunk_size) blocks; the
+# cumulative-sum form holds n states (n, d_k, d_v), 64 MiB at B = H = 1, n = 4096,
+# d_k = d_v = 64, float32 (as is one (n, n) matrix). Measured there with chunk_size = 64 in
+# the contract runner (two runs), and in forked processes with four histories (fresh; after
+# small calls; after the same call; with a holey heap): the solution 3.9-10.2 MiB (17.4 fresh),
+# the accepted variants 6.7-14.5 MiB (vectorised the largest; 27.0 fresh); the mutants
+# chunked:calls_cumsum 131.8-141.0, chunked:cumsum_states 130.9-138.0,
+# chunked:one_big_chunk 163.7-184.0 MiB. A per-position loop there measured 4-30 MiB
+# (heap fragmentation): the source checks catch it, not this budget.
+CHUNKED_N, CHUNKED_D, CHUNKED_C = 4096, 64, 64
+CHUNKED_BUDGET = 32 * MiB
+# n < chunk_size: a (chunk_size, chunk_size) bool mask at HUGE_CHUNK is 64 MiB, and its tril
+# another 64. Measured (MEMORY_BUDGET applies): the solution and every accepted variant
+# 0.0-0.4 MiB, chunked:mask_of_chunk_size (the reference before it was fixed) 127.8 MiB.
+SHORT_N, HUGE_CHUNK = 16, 8192
 
 
 def _quadratic(q, k, v, eps=1e-6, causal=False):
@@ -31,6 +72,11 @@ def _quadratic(q, k, v, eps=1e-6, causal=False):
     if causal:
         a = a.tril()
     return ((a @ v.double()) / (a.sum(-1, keepdim=True) + eps)).to(q.dtype)
+
+
+def _exact(fn, q, k, v, **kw):
+    """fn (a reference form) in float64, returned in the inputs' dtype."""
+    return fn(q.double(), k.double(), v.double(), **kw).to(q.dtype)
 
 
 def _qkv(seed, B, H, nq, nk, dk, dv, dtype, shift=0.0):
@@ -57,11 +103,50 @@ def _check_causal(fn, what, seed, positions, hint):
                     what=f"{what}: outputs up to position {t} after changing later tokens", hint=hint)
 
 
-def _check_memory(learner, call, what, message):
+def _check_memory(learner, call, what, message, budget=MEMORY_BUDGET):
     with learner.memory() as m:
         out = call()
-    assert m.peak < MEMORY_BUDGET, f"{message} (peak memory {m.peak / MiB:.0f} MiB {what})"
+    assert m.peak < budget, f"{message} (peak memory {m.peak / MiB:.0f} MiB {what})"
     return out
+
+
+def _form(learner, item):
+    """The submitted source of ``item`` (its function and the helpers of its cell that it
+    reaches), after checking that it does not hand the work to another causal form."""
+    src = structure.reachable(learner.source(item), item)
+    other = sorted(structure.mentions(src, [f for f in CAUSAL_FORMS if f != item]))
+    assert not other, (f"{item} uses {other[0]}: each causal form is graded as its own computation, "
+                       "so write this one out in full")
+    return src
+
+
+def _recurrent_form(learner):
+    """A Python loop over the positions that reads position t and carries the state."""
+    src = _form(learner, REC)
+    assert structure.loops(src, fixed_ok=True) >= 1, \
+        "causal_linear_attention_recurrent has no loop: the recurrent form updates its state one position at a time"
+    structure.forbid(src, {name: "the recurrent form reads its state one position at a time: it needs no causal "
+                                 f"mask and no cumulative sum ({name})" for name in RECURRENT_BANNED})
+    assert structure.growing_slices(src) == 0, \
+        ("causal_linear_attention_recurrent reads a growing part of the sequence in its loop (like x[:t + 1]): "
+         "the recurrent form reads position t only, everything before it is in the state")
+
+
+def _cumsum_form(learner):
+    """Vectorised: cumulative sums, no Python loop over positions."""
+    src = _form(learner, CUM)
+    assert structure.loops(src, fixed_ok=True) == 0, \
+        "causal_linear_attention_cumsum has a Python loop: the cumulative-sum form computes every position at once"
+    used = {u.rsplit(".", 1)[-1] for u in structure.names_used(structure.parse(src))}
+    assert used & {"cumsum", "cumsum_"}, \
+        "causal_linear_attention_cumsum never calls cumsum: compute the running sums S_i and z_i with torch.cumsum"
+
+
+def _chunked_form(learner):
+    """chunk_size decides how the sequence is cut (its memory is measured separately)."""
+    src = _form(learner, CHK)
+    assert structure.reads(src, CHK, "chunk_size"), \
+        "causal_linear_attention_chunked never uses chunk_size: the chunked form cuts the sequence into chunks of that size"
 
 
 def _check_grads(fn, ref_fn, args, what, **kw):
@@ -175,6 +260,8 @@ def test_causal_linear_attention_recurrent(learner, ref, seed):
                 check_close(out, _quadratic(q, k, v, causal=True),
                             what=f"recurrent output vs masked O(n^2) computation ({what})")
                 n += 1
+        # The form, from the submitted source: a loop over the positions carrying one state.
+        _recurrent_form(learner)
         for eps in (0.0, 0.5, 3.0):
             q, k, v = _qkv_causal(seed + 3, 2, 2, 9, 4, 3, torch.float64, shift=-1.0)
             check_close(rec(q, k, v, eps=eps), _quadratic(q, k, v, eps=eps, causal=True),
@@ -182,11 +269,14 @@ def test_causal_linear_attention_recurrent(learner, ref, seed):
         q, k, v = _qkv_causal(seed + 4, 1, 2, 12, 8, 4, torch.float64, shift=-8.0)
         check_close(rec(q, k, v), _quadratic(q, k, v, causal=True),
                     what="recurrent output with tiny features (denominator close to eps)")
-        # Long sequence.
-        q, k, v = _qkv_causal(seed + 5, 1, 2, 700, 8, 8, torch.float32)
-        check_close(rec(q, k, v), ref_rec(q, k, v), what="recurrent output at n = 700")
         _check_causal(rec, "recurrent form", seed + 6, (0, 7, 15, 21),
                       "A causal output must not depend on future tokens: is the current token added to the state at the right time?")
+        # Long sequence, and no (n, n) matrix (measured from outside the notebook's process).
+        q, k, v = _qkv_causal(seed + 5, 1, 1, 4096, 8, 8, torch.float32)
+        out = _check_memory(learner, lambda: rec(q, k, v), "at n = 4096",
+                            "causal_linear_attention_recurrent created an (n, n)-sized tensor: an RNN keeps one "
+                            "(d_k, d_v) state and reads it one position at a time")
+        check_close(out, _exact(ref.causal_linear_attention_chunked, q, k, v), what="recurrent output at n = 4096")
         assert n >= 12
 
 
@@ -207,6 +297,8 @@ def test_causal_linear_attention_cumsum(learner, ref, seed):
                 check_close(out, _quadratic(q, k, v, causal=True),
                             what=f"cumsum output vs masked O(n^2) computation ({what})")
                 n += 1
+        # The form, from the submitted source: vectorised cumulative sums.
+        _cumsum_form(learner)
         for eps in (0.0, 0.5, 3.0):
             q, k, v = _qkv_causal(seed + 3, 2, 2, 9, 4, 3, torch.float64, shift=-1.0)
             check_close(cum(q, k, v, eps=eps), _quadratic(q, k, v, eps=eps, causal=True),
@@ -252,6 +344,8 @@ def test_causal_linear_attention_chunked(learner, ref, seed):
                 # The default chunk_size is 64.
                 check_close(chk(q, k, v), ref_chk(q, k, v),
                             what=f"chunked output with the default chunk_size (q{tuple(q.shape)}, {dtype})")
+        # The form, from the submitted source: its own computation, cut by chunk_size.
+        _chunked_form(learner)
         for eps in (0.0, 0.5, 3.0):
             q, k, v = _qkv_causal(seed + 3, 2, 2, 9, 4, 3, torch.float64, shift=-1.0)
             check_close(chk(q, k, v, chunk_size=4, eps=eps), _quadratic(q, k, v, eps=eps, causal=True),
@@ -259,12 +353,9 @@ def test_causal_linear_attention_chunked(learner, ref, seed):
         q, k, v = _qkv_causal(seed + 4, 1, 2, 12, 8, 4, torch.float64, shift=-8.0)
         check_close(chk(q, k, v, chunk_size=5), _quadratic(q, k, v, causal=True),
                     what="chunked output with tiny features (denominator close to eps)")
-        # Long sequence, and no (n, n) matrix (measured from outside the notebook's process).
+        # Long sequence.
         q, k, v = _qkv_causal(seed + 5, 1, 1, 4096, 8, 8, torch.float32)
-        out = _check_memory(learner, lambda: chk(q, k, v, chunk_size=32), "at n = 4096, chunk_size = 32",
-                            "causal_linear_attention_chunked created an (n, n)-sized tensor: only "
-                            "(chunk_size, chunk_size) blocks are needed")
-        check_close(out, ref_chk(q, k, v, chunk_size=32), what="chunked output at n = 4096")
+        check_close(chk(q, k, v, chunk_size=32), ref_chk(q, k, v, chunk_size=32), what="chunked output at n = 4096")
         check_close(chk(q, k, v, chunk_size=100), _quadratic(q, k, v, causal=True),
                     what="chunked output vs masked O(n^2) computation at n = 4096, chunk_size = 100")
         for cs in (1, 4, 5, 64):
@@ -274,4 +365,20 @@ def test_causal_linear_attention_chunked(learner, ref, seed):
         # Gradients flow through every chunk, and are the reference's.
         q, k, v = _qkv_causal(seed + 9, 1, 2, 10, 4, 4, torch.float64)
         _check_grads(chk, ref_chk, (q, k, v), "chunked, chunk_size=4", chunk_size=4)
+        # The form, measured from outside the notebook's process: one state and blocks of
+        # chunk_size, no (n, n) matrix and no state per position.
+        q, k, v = _qkv_causal(seed + 5, 1, 1, CHUNKED_N, CHUNKED_D, CHUNKED_D, torch.float32)
+        out = _check_memory(learner, lambda: chk(q, k, v, chunk_size=CHUNKED_C),
+                            f"at n = {CHUNKED_N}, d = {CHUNKED_D}, chunk_size = {CHUNKED_C}",
+                            "causal_linear_attention_chunked holds too much: one (d_k, d_v) state and "
+                            "(chunk_size, chunk_size) blocks are all it needs, no (n, n) matrix and no state "
+                            "per position", CHUNKED_BUDGET)
+        check_close(out, _exact(ref_chk, q, k, v), what=f"chunked output at n = {CHUNKED_N}, d = {CHUNKED_D}")
+        # n < chunk_size: one short chunk, and nothing of size chunk_size x chunk_size.
+        q, k, v = _qkv_causal(seed + 10, 1, 1, SHORT_N, 8, 8, torch.float32)
+        out = _check_memory(learner, lambda: chk(q, k, v, chunk_size=HUGE_CHUNK),
+                            f"at n = {SHORT_N}, chunk_size = {HUGE_CHUNK}",
+                            "with chunk_size larger than n, causal_linear_attention_chunked built something of size "
+                            "chunk_size x chunk_size: a chunk is never longer than the sequence")
+        check_close(out, _quadratic(q, k, v, causal=True), what=f"chunked output at n = {SHORT_N} < chunk_size = {HUGE_CHUNK}")
         assert n >= 50

@@ -60,6 +60,57 @@ MUTANTS = [
            edits=[("qt = phi_q[:, :, t] ", "qt = phi_k[:, :, t] ")]),
     mutant(REC, "state_transposed", "stores v_t phi(k_t)^T and contracts the wrong axis",
            edits=[("num = (qt[..., None] * S).sum(dim=-2)", "num = (qt[..., None, :] * S).sum(dim=-1)")]),
+    # right values, but not the recurrent form
+    mutant(REC, "masked_quadratic", "right values from a masked (n, n) matrix, no recurrence",
+           code='''def causal_linear_attention_recurrent(q, k, v, eps=1e-6):
+    phi_q, phi_k = feature_map(q), feature_map(k)
+    a = (phi_q @ phi_k.transpose(-2, -1)).tril()
+    return (a @ v) / (a.sum(dim=-1, keepdim=True) + eps)
+'''),
+    mutant(REC, "cumsum_inside", "the cumulative-sum form written out in the recurrent function (one state per position)",
+           code='''def causal_linear_attention_recurrent(q, k, v, eps=1e-6):
+    phi_q, phi_k = feature_map(q), feature_map(k)
+    S = torch.cumsum(phi_k[..., :, None] * v[..., None, :], dim=-3)
+    z = torch.cumsum(phi_k, dim=-2)
+    num = (phi_q[..., None] * S).sum(dim=-2)
+    den = (phi_q * z).sum(dim=-1, keepdim=True)
+    return num / (den + eps)
+'''),
+    mutant(REC, "chunks_inside", "loops over chunks of 16 positions with a masked block (the chunked form), not over positions",
+           code='''def causal_linear_attention_recurrent(q, k, v, eps=1e-6):
+    phi_q, phi_k = feature_map(q), feature_map(k)
+    B, H, n, d_k = q.shape
+    S = phi_q.new_zeros(B, H, d_k, v.shape[-1])
+    z = phi_q.new_zeros(B, H, d_k, 1)
+    outs = []
+    for start in range(0, n, 16):
+        qc, kc, vc = phi_q[:, :, start:start + 16], phi_k[:, :, start:start + 16], v[:, :, start:start + 16]
+        a = (qc @ kc.transpose(-2, -1)).tril()
+        outs.append((qc @ S + a @ vc) / (qc @ z + a.sum(dim=-1, keepdim=True) + eps))
+        S = S + kc.transpose(-2, -1) @ vc
+        z = z + kc.sum(dim=-2).unsqueeze(-1)
+    return torch.cat(outs, dim=-2)
+'''),
+    mutant(REC, "weights_precomputed", "loops over positions, but reads each row of a precomputed (n, n) weight matrix",
+           code='''def causal_linear_attention_recurrent(q, k, v, eps=1e-6):
+    phi_q, phi_k = feature_map(q), feature_map(k)
+    A = phi_q @ phi_k.transpose(-2, -1)                                    # (B, H, n, n)
+    pos = torch.arange(q.shape[2])
+    outs = []
+    for t in range(q.shape[2]):
+        w = A[:, :, t] * (pos <= t)                                        # (B, H, n)
+        outs.append((w[..., None, :] @ v).squeeze(-2) / (w.sum(dim=-1, keepdim=True) + eps))
+    return torch.stack(outs, dim=-2)
+'''),
+    mutant(REC, "prefix_each_step", "loops over positions but re-reads the whole prefix at each step (no state carried)",
+           code='''def causal_linear_attention_recurrent(q, k, v, eps=1e-6):
+    phi_q, phi_k = feature_map(q), feature_map(k)
+    outs = []
+    for t in range(q.shape[2]):
+        w = phi_q[:, :, t:t + 1] @ phi_k[:, :, :t + 1].transpose(-2, -1)     # (B, H, 1, t + 1)
+        outs.append((w @ v[:, :, :t + 1]) / (w.sum(dim=-1, keepdim=True) + eps))
+    return torch.cat(outs, dim=-2)
+'''),
     # --- causal_linear_attention_cumsum ---
     mutant(CUM, "wrong_axis", "cumsum over the d_k axis instead of the sequence axis",
            edits=[("v[..., None, :], dim=-3)", "v[..., None, :], dim=-2)")]),
@@ -85,6 +136,29 @@ MUTANTS = [
     a = (phi_q @ phi_k.transpose(-2, -1)).tril()
     return (a @ v) / (a.sum(dim=-1, keepdim=True) + eps)
 '''),
+    mutant(CUM, "quadratic_numerator", "normaliser from cumsum, but the numerator from a masked (n, n) matrix",
+           edits=[("    S = torch.cumsum(phi_k[..., :, None] * v[..., None, :], dim=-3)   # (B, H, n, d_k, d_v)\n", ""),
+                  ("    num = (phi_q[..., None] * S).sum(dim=-2)                          # (B, H, n, d_v)\n",
+                   "    num = (phi_q @ phi_k.transpose(-2, -1)).tril() @ v\n")]),
+    mutant(CUM, "loop_running_sum", "the running sums from a Python loop over the positions instead of cumsum",
+           edits=[("    S = torch.cumsum(phi_k[..., :, None] * v[..., None, :], dim=-3)   # (B, H, n, d_k, d_v)\n"
+                   "    z = torch.cumsum(phi_k, dim=-2)                                   # (B, H, n, d_k)\n",
+                   "    prods = phi_k[..., :, None] * v[..., None, :]\n"
+                   "    S, z = torch.empty_like(prods), torch.empty_like(phi_k)\n"
+                   "    S_t, z_t = torch.zeros_like(prods[:, :, 0]), torch.zeros_like(phi_k[:, :, 0])\n"
+                   "    for t in range(q.shape[2]):\n"
+                   "        S_t, z_t = S_t + prods[:, :, t], z_t + phi_k[:, :, t]\n"
+                   "        S[:, :, t], z[:, :, t] = S_t, z_t\n")]),
+    mutant(CUM, "calls_recurrent", "hands the work to the recurrent form",
+           code='''def causal_linear_attention_cumsum(q, k, v, eps=1e-6):
+    return causal_linear_attention_recurrent(q, k, v, eps=eps)
+'''),
+    mutant(CUM, "triangular_ones", "prefix sums as a product with an (n, n) lower-triangular matrix of ones",
+           edits=[("    S = torch.cumsum(phi_k[..., :, None] * v[..., None, :], dim=-3)   # (B, H, n, d_k, d_v)\n"
+                   "    z = torch.cumsum(phi_k, dim=-2)                                   # (B, H, n, d_k)\n",
+                   "    L = torch.ones(q.shape[2], q.shape[2], dtype=q.dtype).tril()\n"
+                   "    S = torch.einsum('ij,bhjde->bhide', L, phi_k[..., :, None] * v[..., None, :])\n"
+                   "    z = L @ phi_k\n")]),
     # --- causal_linear_attention_chunked ---
     mutant(CHK, "mask_excludes_diagonal", "causal mask inside a chunk off by one (j < i)",
            edits=[(".tril()", ".tril(diagonal=-1)")]),
@@ -109,6 +183,49 @@ MUTANTS = [
            edits=[("for start in range(0, n, chunk_size):", "for start in range(0, n - chunk_size + 1, chunk_size):")]),
     mutant(CHK, "one_big_chunk", "right values, but ignores chunk_size: one (n, n) block",
            edits=[("B, H, n, d_k = phi_q.shape", "B, H, n, d_k = phi_q.shape\n    chunk_size = n")]),
+    mutant(CHK, "mask_of_chunk_size", "builds its (chunk_size, chunk_size) mask even when the sequence is shorter",
+           edits=[("C = min(chunk_size, n)", "C = chunk_size")]),
+    # right values, but not the chunked form
+    mutant(CHK, "calls_cumsum", "hands the work to the cumulative-sum form",
+           code='''def causal_linear_attention_chunked(q, k, v, chunk_size=64, eps=1e-6):
+    return causal_linear_attention_cumsum(q, k, v, eps=eps)
+'''),
+    mutant(CHK, "calls_recurrent", "hands the work to the recurrent form",
+           code='''def causal_linear_attention_chunked(q, k, v, chunk_size=64, eps=1e-6):
+    return causal_linear_attention_recurrent(q, k, v, eps=eps)
+'''),
+    mutant(CHK, "position_loop", "the recurrent loop over positions, chunk_size ignored",
+           code='''def causal_linear_attention_chunked(q, k, v, chunk_size=64, eps=1e-6):
+    phi_q, phi_k = feature_map(q), feature_map(k)
+    B, H, n, d_k = phi_q.shape
+    S = phi_q.new_zeros(B, H, d_k, v.shape[-1])
+    z = phi_q.new_zeros(B, H, d_k)
+    outs = []
+    for t in range(n):
+        S = S + phi_k[:, :, t, :, None] * v[:, :, t, None, :]
+        z = z + phi_k[:, :, t]
+        qt = phi_q[:, :, t]
+        outs.append((qt[..., None] * S).sum(dim=-2) / ((qt * z).sum(dim=-1, keepdim=True) + eps))
+    return torch.stack(outs, dim=-2)
+'''),
+    mutant(CHK, "cumsum_states", "loops over chunks, but reads the earlier chunks from the cumulative sums of all positions",
+           code='''def causal_linear_attention_chunked(q, k, v, chunk_size=64, eps=1e-6):
+    phi_q, phi_k = feature_map(q), feature_map(k)
+    n = q.shape[2]
+    S_all = torch.cumsum(phi_k[..., :, None] * v[..., None, :], dim=2)    # (B, H, n, d_k, d_v)
+    z_all = torch.cumsum(phi_k, dim=2)
+    outs = []
+    for start in range(0, n, chunk_size):
+        end = min(start + chunk_size, n)
+        qc, kc, vc = phi_q[:, :, start:end], phi_k[:, :, start:end], v[:, :, start:end]
+        scores = (qc @ kc.transpose(-2, -1)).tril()
+        num, den = scores @ vc, scores.sum(dim=-1, keepdim=True)
+        if start > 0:
+            num = num + qc @ S_all[:, :, start - 1]
+            den = den + qc @ z_all[:, :, start - 1].unsqueeze(-1)
+        outs.append(num / (den + eps))
+    return torch.cat(outs, dim=-2)
+'''),
 ]
 
 VARIANTS = [
@@ -169,6 +286,20 @@ VARIANTS = [
         rows.append(o[..., :-1] / (o[..., -1:] + eps))
     return torch.stack(rows, dim=2).to(v.dtype)
 '''),
+    variant(REC, "one_position_windows", "reads each position as a slice t:t + 1, in-place state update, preallocated output",
+            code='''def causal_linear_attention_recurrent(q, k, v, eps=1e-6):
+    phi_q, phi_k = feature_map(q), feature_map(k)
+    out = torch.zeros(v.shape, dtype=v.dtype)
+    S = torch.zeros(q.shape[0], q.shape[1], q.shape[-1], v.shape[-1], dtype=v.dtype)
+    z = torch.zeros(q.shape[0], q.shape[1], 1, q.shape[-1], dtype=v.dtype)
+    for t in range(q.shape[2]):
+        end = t + 1
+        kt, qt = phi_k[:, :, t:end], phi_q[:, :, t:end]               # (B, H, 1, d_k)
+        S += kt.transpose(-2, -1) @ v[:, :, t:end]
+        z = z + kt
+        out[:, :, t:end] = (qt @ S) / ((qt * z).sum(dim=-1, keepdim=True) + eps)
+    return out
+'''),
     # --- causal_linear_attention_cumsum ---
     variant(CUM, "einsum", "einsum for the outer products and the contraction",
             edits=[("S = torch.cumsum(phi_k[..., :, None] * v[..., None, :], dim=-3)",
@@ -185,12 +316,21 @@ VARIANTS = [
     variant(CUM, "matmul_contraction", "matmul for the contraction, positive axis numbers",
             edits=[("num = (phi_q[..., None] * S).sum(dim=-2) ", "num = (phi_q.unsqueeze(3) @ S).squeeze(3) "),
                    ("z = torch.cumsum(phi_k, dim=-2) ", "z = phi_k.cumsum(2) ")]),
+    variant(CUM, "generator_over_inputs", "feature map through a generator over (q, k), cumsum_ in place, torch.cumsum of the features",
+            code='''def causal_linear_attention_cumsum(q, k, v, eps=1e-6):
+    phi_q, phi_k = (feature_map(x) for x in (q, k))
+    S = torch.einsum('bhnd,bhne->bhnde', phi_k, v)
+    S.cumsum_(dim=2)
+    z = torch.cumsum(phi_k, 2)
+    num = torch.einsum('bhnd,bhnde->bhne', phi_q, S)
+    return num / ((phi_q * z).sum(-1, keepdim=True) + eps)
+'''),
     # --- causal_linear_attention_chunked ---
     variant(CHK, "vectorised", "pads to a multiple of the chunk size; all chunks at once, exclusive cumsum of chunk states",
             code='''def causal_linear_attention_chunked(q, k, v, chunk_size=64, eps=1e-6):
     phi_q, phi_k = feature_map(q), feature_map(k)
     B, H, n, d_k = q.shape
-    C = chunk_size
+    C = min(chunk_size, n)                                           # one short chunk when n < chunk_size
     pad = (-n) % C
     v1 = torch.cat([v, torch.ones_like(v[..., :1])], dim=-1)      # last column: the normaliser
     # zero padding at the end adds nothing to any state and only affects discarded rows
@@ -228,5 +368,28 @@ VARIANTS = [
         z = z + kc.sum(2)
         pos += c
     return out
+'''),
+    variant(CHK, "while_helper", "a while loop over chunk starts, the intra-chunk term in a helper of the cell, a float mask from arange",
+            code='''def _intra(qc, kc, vc):
+    i = torch.arange(qc.shape[-2])
+    w = (qc @ kc.transpose(-2, -1)) * (i[:, None] >= i[None, :]).to(qc.dtype)
+    return w @ vc, w.sum(dim=-1, keepdim=True)
+
+
+def causal_linear_attention_chunked(q, k, v, chunk_size=64, eps=1e-6):
+    phi_q, phi_k = feature_map(q), feature_map(k)
+    n = q.shape[-2]
+    S = phi_q.new_zeros(q.shape[0], q.shape[1], q.shape[-1], v.shape[-1])
+    z = phi_q.new_zeros(q.shape[0], q.shape[1], q.shape[-1], 1)
+    out = []
+    s = 0
+    while s < n:
+        e = min(n, s + chunk_size)
+        qc, kc, vc = phi_q[..., s:e, :], phi_k[..., s:e, :], v[..., s:e, :]
+        num, den = _intra(qc, kc, vc)
+        out.append((qc @ S + num) / (qc @ z + den + eps))
+        S, z = S + kc.transpose(-2, -1) @ vc, z + kc.sum(dim=-2)[..., None]
+        s = e
+    return torch.cat(out, dim=-2)
 '''),
 ]
