@@ -39,6 +39,12 @@ def function(tree: ast.Module, name: str):
     return None
 
 
+def _scoped(source: str, scope: str | None):
+    """The parsed code, or its function ``scope`` (None when there is no such function)."""
+    tree = parse(source)
+    return function(tree, scope) if scope else tree
+
+
 def names_used(node) -> set[str]:
     """Every dotted name the code mentions (called or not: ``f = F.gelu; f(x)`` counts)."""
     out = set()
@@ -59,8 +65,7 @@ def forbid(source: str, banned: dict[str, str], scope: str | None = None) -> Non
     whose last part is a key of ``banned`` (``F.gelu``, ``torch.nn.functional.gelu``), an
     attribute of any expression (``(a @ b).tril()``), ``"gelu"`` in getattr; the value is
     the message. A bare name (a local variable ``gelu``) is not banned."""
-    tree = parse(source)
-    node = function(tree, scope) if scope else tree
+    node = _scoped(source, scope)
     if node is None:
         raise AssertionError(f"no definition of {scope} in the answer cell")
     for name in names_used(node):
@@ -82,8 +87,7 @@ def loops(source: str, scope: str | None = None, fixed_ok: bool = False) -> int:
     literal tuple, list or set, ``range`` of a constant, or ``zip``/``enumerate``/``reversed``
     of these: ``for t in (q, k, v)``), so what is counted are the loops over data (positions,
     chunks)."""
-    tree = parse(source)
-    node = function(tree, scope) if scope else tree
+    node = _scoped(source, scope)
     if node is None:
         return 0
     n = 0
@@ -160,8 +164,7 @@ def mentions(source: str, names, scope: str | None = None) -> set[str]:
     the code (or its function ``scope``) mentions: as a name, the start of a dotted name, an
     import, or a string that is exactly the name (``globals()["f"]``)."""
     names = set(names)
-    tree = parse(source)
-    node = function(tree, scope) if scope else tree
+    node = _scoped(source, scope)
     if node is None:
         return set()
     found = {u.split(".")[0] for u in names_used(node)} | {u.rsplit(".", 1)[-1] for u in names_used(node)}
@@ -184,8 +187,7 @@ def growing_slices(source: str, scope: str | None = None) -> int:
     by step (``x[:t + 1]``, ``x[0:end]``, ``x[t:]``), as opposed to a window that moves
     (``x[t:t + 1]``, ``x[s:s + c]``). A name assigned in the loop from the loop variable
     moves with it (``end = t + 1``)."""
-    tree = parse(source)
-    node = function(tree, scope) if scope else tree
+    node = _scoped(source, scope)
     if node is None:
         return 0
     count = 0

@@ -13,7 +13,6 @@ Changes of form from the in-notebook tests:
 - ``x.grad`` after ``backward()`` becomes ``learner.f.grad(..., upstream=...)``; gradcheck
   runs here on a function whose forward and backward are the learner's.
 """
-import ast
 import math
 
 import torch
@@ -35,52 +34,8 @@ def _cases(big_sigma):
 
 # ------------------------------------------------------------------ helpers
 
-def _reachable(source: str, name: str) -> str:
-    """The top-level statements of a cell that ``name`` reaches (its definition, the
-    helpers and aliases it uses, transitively), as source text: scratch code elsewhere in
-    the cell (comparing with F.gelu, say) is not part of the answer."""
-    tree = structure.parse(source)
-    binds: dict[str, list] = {}
-    for stmt in tree.body:
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names = {stmt.name}
-        else:
-            names = set()
-            for n in ast.walk(stmt):
-                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
-                    names.add(n.id)
-                elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                    names.add(n.name)
-                elif isinstance(n, (ast.Import, ast.ImportFrom)):
-                    names.update((a.asname or a.name).split(".")[0] for a in n.names)
-        for b in names:
-            binds.setdefault(b, []).append(stmt)
-    if name not in binds:
-        raise AssertionError(f"no definition of {name} in the answer cell")
-    seen, todo, keep = set(), [name], []
-    while todo:
-        for stmt in binds.get(todo.pop(), []):
-            if id(stmt) not in seen:
-                seen.add(id(stmt))
-                keep.append(stmt)
-                todo.extend(_free(stmt))
-    keep.sort(key=lambda s: (s.lineno, s.col_offset))
-    return ast.unparse(ast.Module(body=keep, type_ignores=[]))
-
-
-def _free(stmt) -> set[str]:
-    """Names a top-level statement uses from the cell's globals (a function's parameters
-    and local variables left out)."""
-    used = {u.split(".")[0] for u in structure.names_used(stmt)}
-    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        a = stmt.args
-        used -= {p.arg for p in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg] if p}
-        used -= {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    return used
-
-
 def _no_library(learner, item: str, message: str) -> None:
-    structure.forbid(_reachable(learner.source(item), item), {k: message for k in LIBRARY})
+    structure.forbid(structure.reachable(learner.source(item), item), {k: message for k in LIBRARY})
 
 
 def _case_input(seed, ci, shape, sigma, dtype):
