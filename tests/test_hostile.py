@@ -25,9 +25,7 @@ from autograder.notebook import cells as C
 
 from conftest import ROOT
 
-# one worker grades the hostile batch once (a module fixture would run on each xdist worker)
-pytestmark = [pytest.mark.skipif(not sandbox.available(), reason="bubblewrap is not installed"),
-              pytest.mark.xdist_group("hostile")]
+pytestmark = pytest.mark.skipif(not sandbox.available(), reason="bubblewrap is not installed")
 
 SOLUTION_NB = course.exercise("attention").source
 
