@@ -270,6 +270,12 @@ class Exercise:
                        f"{meta.heading!r}")
         if self.page not in toc_files():
             out.append(f"_toc.yml: no entry '- file: {self.page}'")
+        lo, hi = config()["contract"].get("points_per_hour", [4, 6])
+        total = sum(meta.points.values())
+        if meta.effort_hours and not lo <= total / meta.effort_hours <= hi:
+            # a part that costs effort earns points in proportion, across the course
+            out.append(f"{self.meta_file.name}: {total:g} points for {meta.effort_hours:g} hours of effort; "
+                       f"course.toml asks for {lo:g} to {hi:g} points per hour")
         return out
 
 

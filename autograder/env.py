@@ -28,6 +28,8 @@ VARIABLES = {
     "DLCOURSE_BENCH_COPIES": ("4", "copies of the mixed batch that `./course bench grading` grades"),
     "DLCOURSE_JUDGE": ("unset", "set by the grader: the judge's socket that graded cells connect to"),
     "DLCOURSE_JUDGE_TAG": ("unset", "set by the contract check: which mutant or variant a run is"),
+    "DLCOURSE_FORKSERVER": ("1", "grading: `0` starts every kernel cold instead of forking it from the worker's "
+                            "warm fork server (for comparison; both are sandboxed)"),
     "DLCOURSE_SANDBOX": ("unset", "set by the grader: the limits the sandboxed kernel's launcher applies"),
 }
 

@@ -127,6 +127,23 @@ ATTACKS = {  # learner-editable cells, each trying to score without doing the wo
 }
 
 
+KILL_FORK_SERVER = """import os, signal
+for p in os.listdir('/proc'):
+    try:
+        if p.isdigit() and b'forkserver' in open(f'/proc/{p}/cmdline', 'rb').read():
+            signal.pidfd_send_signal(os.open(f'/proc/{p}', os.O_RDONLY), signal.SIGKILL)
+    except OSError:
+        pass"""
+
+STEAL_FROM_PEERS = """import glob, json, os
+up = os.path.dirname(os.path.dirname(os.getcwd()))
+for f in glob.glob(up + '/**/attention.ipynb', recursive=True) + glob.glob('/tmp/**/attention.ipynb', recursive=True):
+    if os.path.dirname(os.path.abspath(f)) != os.getcwd():
+        for c in json.load(open(f))["cells"]:
+            if c["cell_type"] == "code" and c["metadata"].get("nbgrader", {}).get("solution"):
+                exec("".join(c["source"]))"""
+
+
 def _cases(port: int, marker: str) -> dict:
     """student -> (start from solution?, code of a cell inserted after set-up, max points allowed)."""
     steal = f"""
@@ -175,6 +192,9 @@ for c in nb["cells"]:
         "segfault_in_added_cell": (True, "import ctypes\nctypes.string_at(0)", 8),
         "loop_in_one_item_ignoring_sigint": (True, "ITEM:import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
                                                    "while True:\n    pass", 4),
+        # the worker's fork server (grading/forkserver.py) and the other submissions it served
+        "kills_fork_server": (True, KILL_FORK_SERVER, 8),
+        "steals_from_peers": (False, STEAL_FROM_PEERS, 0),
     }
 
 
@@ -312,6 +332,14 @@ def test_attacks_on_the_judge_earn_nothing(graded):
     assert rows["huge_reply"]["attention:scaled_dot_product_attention"] == "0/4"
     feedback = (graded["out"] / rows["huge_reply"]["feedback"]).read_text()
     assert "over the limit" in feedback
+
+
+def test_fork_server_attacks_earn_nothing(graded):
+    """A kernel forked from the worker's fork server sees no other submission, and killing
+    the server costs only the cell that did it (the server is started again)."""
+    rows = graded["rows"]
+    assert float(rows["steals_from_peers"]["score"] or 0) == 0, rows["steals_from_peers"]
+    assert float(rows["kills_fork_server"]["score"]) == 8, rows["kills_fork_server"]
 
 
 def test_graded_files_do_not_pile_up(graded):

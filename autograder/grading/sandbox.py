@@ -68,7 +68,8 @@ def cgroup_dirs(name: str) -> list[Path]:
     return out
 
 
-def enter_cgroup(name: str, memory_mb: int, pids: int) -> list[Path]:
+def enter_cgroup(name: str, memory_mb: int, pids: int, pid: int | None = None) -> list[Path]:
+    """Put ``pid`` (default: this process) into the named cgroups, made with these limits."""
     joined = []
     for d in cgroup_dirs(name):
         try:
@@ -77,7 +78,7 @@ def enter_cgroup(name: str, memory_mb: int, pids: int) -> list[Path]:
                          ("pids.max", pids), ("memory.swap.max", 0)):
                 if (d / f).exists():
                     (d / f).write_text(str(v))
-            (d / "cgroup.procs").write_text(str(os.getpid()))
+            (d / "cgroup.procs").write_text(str(pid or os.getpid()))
             joined.append(d)
         except OSError:
             continue
@@ -113,11 +114,13 @@ def kill_cgroup(name: str) -> None:
 
 # ---------------------------------------------------------------- launcher
 
-def bwrap_argv(connection_file: str, workdir: str, tmp_mb: int) -> list[str]:
-    conn = json.loads(Path(connection_file).read_text())
-    ipc_dir = str(Path(conn["ip"]).parent) if conn.get("transport") == "ipc" else None
-    if ipc_dir is None:
-        raise SystemExit("course-sandbox: the grading kernel needs jupyter_client's IPC transport")
+def python() -> str:
+    return str(Path(sys.prefix).resolve() / "bin" / "python")
+
+
+def bwrap_base(tmp_mb: int, writable: list[str]) -> list[str]:
+    """bwrap up to the command: the system, Python and the helper library read-only, the
+    ``writable`` folders at their own paths, a private /tmp; no network, own PID namespace."""
     venv, base = Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()
     argv = ["bwrap", "--die-with-parent", "--new-session",
             "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
@@ -132,14 +135,29 @@ def bwrap_argv(connection_file: str, workdir: str, tmp_mb: int) -> list[str]:
              "--size", str(tmp_mb << 20), "--tmpfs", "/tmp"]
     for p in sorted({base, venv, *shared_venvs()}):
         argv += ["--ro-bind", str(p), str(p)]
-    argv += ["--ro-bind", str(LIB), "/opt/course/dlcourse",
-             "--bind", workdir, workdir, "--bind", ipc_dir, ipc_dir,
-             "--ro-bind", connection_file, connection_file,
-             "--chdir", workdir,
-             "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp/mpl",
-             "--setenv", "PYTHONPATH", "/opt/course", "--unsetenv", "JUPYTER_PATH",
-             str(venv / "bin" / "python"), "-m", "ipykernel_launcher", "-f", connection_file]
-    return argv
+    argv += ["--ro-bind", str(LIB), "/opt/course/dlcourse"]
+    for d in writable:
+        argv += ["--bind", d, d]
+    return argv + ["--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp/mpl",
+                   "--setenv", "PYTHONPATH", "/opt/course", "--unsetenv", "JUPYTER_PATH"]
+
+
+def bwrap_argv(connection_file: str, workdir: str, tmp_mb: int) -> list[str]:
+    conn = json.loads(Path(connection_file).read_text())
+    ipc_dir = str(Path(conn["ip"]).parent) if conn.get("transport") == "ipc" else None
+    if ipc_dir is None:
+        raise SystemExit("course-sandbox: the grading kernel needs jupyter_client's IPC transport")
+    return bwrap_base(tmp_mb, [workdir, ipc_dir]) + [
+        "--ro-bind", connection_file, connection_file, "--chdir", workdir,
+        python(), "-m", "ipykernel_launcher", "-f", connection_file]
+
+
+def inside_env(environ) -> dict:
+    """The environment that goes into the sandbox: nothing of the grader's that points into
+    the repository. (JPY_PARENT_PID: in its PID namespace the kernel's parent is pid 1,
+    which ipykernel reads as "parent gone"; --die-with-parent does that job instead.)"""
+    return {k: v for k, v in environ.items()
+            if not k.startswith(("DLCOURSE_SANDBOX", "JUPYTER", "NBGRADER", "JPY_")) and k != "PYTHONPATH"}
 
 
 def main(argv: list[str]) -> None:
@@ -151,14 +169,8 @@ def main(argv: list[str]) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
     fsize = int(cfg.get("file_mb", 256)) << 20
     resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-    # nothing of the grader's environment that points into the repository goes inside
-    for key in list(os.environ):
-        # JPY_PARENT_PID: in its PID namespace the kernel's parent is pid 1, which ipykernel
-        # reads as "parent gone"; --die-with-parent does that job instead
-        if key.startswith(("DLCOURSE_SANDBOX", "JUPYTER", "NBGRADER", "JPY_")) or key == "PYTHONPATH":
-            os.environ.pop(key)
     args = bwrap_argv(connection_file, os.getcwd(), int(cfg.get("tmp_mb", 512)))
-    os.execvp(args[0], args)
+    os.execvpe(args[0], args, inside_env(os.environ))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from autograder import course
 from autograder.grading import salvage
 from autograder.grading import sandbox
 from autograder.grading import scan
+from autograder.grading import zygote
 from autograder.judge import meter
 from autograder.judge.server import Judge, JudgeVerdicts
 from autograder.judge.suite import hidden_tests
@@ -130,6 +131,7 @@ def _grade(ws, judge, task, tracker, ex, scratch, res):
             sub = clean.with_name("salvaged_" + clean.name)
             nbformat.write(nb, sub)
         ws.submit(student, ex, sub, Path(task["timestamp"]) if task.get("timestamp") else None)
+        warm_kernels(ws)
         tracker.start(source, cell_file)
         judge.begin(hidden_tests(ex.name), course.term_seed(), solution_sources(sub))
         judge.meter = meter.cgroup_meter(sandbox.cgroup_dirs(task["cgroup"])) if sandboxed else None
@@ -189,6 +191,20 @@ def autograde_pipeline(ws: Workspace, judge: Judge) -> None:
     cfg.JudgeVerdicts.judge = judge
 
 
+def warm_kernels(ws: Workspace) -> None:
+    """Kernels forked from the worker's fork server (zygote.py) when it runs here; a cold
+    sandboxed kernel per submission otherwise. A fork server that died (a learner's code may
+    kill it) is started again once per submission."""
+    z = zygote.CURRENT
+    if z is not None and not z.alive() and not z.start():
+        zygote.CURRENT = z = None
+    cfg = ws.api.config
+    if z is not None:
+        cfg.Execute.kernel_manager_class = zygote.ForkedKernelManager
+    elif "kernel_manager_class" in cfg.Execute:
+        del cfg.Execute["kernel_manager_class"]
+
+
 def discard_files(ws: Workspace, student: str, ex_name: str, notebook: str) -> None:
     """Keep only the notebooks and the feedback page of a graded submission: files the
     notebook wrote while it ran (nbgrader copies its folder into autograded/ and feedback/)
@@ -225,6 +241,10 @@ def main(workdir: str, use_sandbox: str) -> None:
     ws = Workspace(Path(workdir) / "nbgrader", on_cell_execute=tracker, **extra)
     autograde_pipeline(ws, judge)
     ws.sandboxed = bool(extra)
+    if extra and os.environ.get("DLCOURSE_FORKSERVER", "1") != "0":
+        z = zygote.Zygote(ws.root / "autograded", sock_dir, course.config()["grading"]["limits"],
+                          Path(workdir) / "forkserver.log")
+        zygote.CURRENT = z if z.start() else None
     generated: set = set()
     for line in sys.stdin:
         task = json.loads(line)

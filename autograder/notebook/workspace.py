@@ -34,6 +34,8 @@ def nbgrader_config(root: Path, timeout: int, kernel_name: str | None = None, ip
     c.CourseDirectory.db_url = db_url or f"sqlite:///{root / 'gradebook.db'}"
     c.Execute.timeout = timeout
     c.Execute.interrupt_on_timeout = True
+    # the outputs are in once the last cell has run: a graceful shutdown only waits (3-5 s)
+    c.Execute.shutdown_kernel = "immediate"
     c.IgnorePattern.enabled = True
     c.IgnorePattern.pattern = WARNING_PATTERN
     c.LimitOutput.max_lines = 200
