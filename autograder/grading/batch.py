@@ -110,9 +110,8 @@ def grade(submissions: Path, out: Path, workers: int | None = None, regrade: boo
     n_workers = max(1, min(workers or os.cpu_count() or 1, len(tasks) or 1))
     log(f"grade: {len(tasks)} submissions to grade with {n_workers} workers"
         + ("" if use_sandbox else " (UNSANDBOXED)"))
-    book = CourseGradebook(out)
-    _run(tasks, out, n_workers, use_sandbox, float(limits["wall_s"]), log,
-         record=lambda res: book.record(res, roster_people(out)))
+    book, people = CourseGradebook(out), roster_people(out)
+    _run(tasks, out, n_workers, use_sandbox, float(limits["wall_s"]), log, record=lambda res: book.record(res, people))
     return write_csv(out)
 
 
