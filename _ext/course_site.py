@@ -1,23 +1,22 @@
 """Sphinx additions for the course site (loaded through _config.yml's local_extensions).
 
-* small fixes to the theme's pages (duplicate scripts, theme mode);
-* honest run times from each exercise folder's ``runtime.json`` (written by ``./course
-  site``, see autograder/publishing/runtimes.py): a note under the title of every exercise page, and the
-  ``{exercise-runtimes}`` directive, a table of every exercise in the book with its time
-  (used on the landing page).
-
-An exercise page is a notebook under ``chapters/``: ``chapters/<chapter>/<name>.ipynb``,
-whose run-time record is ``solutions/<chapter>/<name>/runtime.json``.
+* fixes to the theme's pages: duplicate scripts, the reader's dark-mode preference, no
+  Colab/Binder buttons on text pages, previous/next links that stay in their part of the
+  book, Chinese text marked ``lang="zh"`` (the browser fixes are in _assets/course.js);
+* what the pages say about the exercises: course_exercises.py.
 """
-import datetime
-import glob
-import json
-import math
 import os
-import tomllib
+import re
+import sys
 
 from docutils import nodes
-from sphinx.util.docutils import SphinxDirective
+from sphinx import addnodes
+from sphinx.transforms.post_transforms import SphinxPostTransform
+
+sys.path.insert(0, os.path.dirname(__file__))
+import course_exercises  # noqa: E402  (a sibling module of this extension)
+
+about = course_exercises.about  # used by the tests
 
 
 def _dedupe_scripts(app, pagename, templatename, context, doctree):
@@ -33,268 +32,119 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
 
 
 def _theme_mode(app, pagename, templatename, context, doctree):
-    # pydata-sphinx-theme reads default_mode from the page context; left empty, it logs
-    # "Got invalid theme mode" as an error on a first visit
-    context["default_mode"] = context.get("default_mode") or "light"
+    # "auto" follows the reader's operating system (prefers-color-scheme) until they pick a
+    # mode with the theme's button; left empty, pydata-sphinx-theme logs "Got invalid theme mode"
+    context["default_mode"] = "auto"
 
 
-# ---- run times ------------------------------------------------------------------------
-
-def about(seconds: float) -> str:
-    """A measured time as a reader wants it: nearest 5 s under a minute, nearest half
-    minute above."""
-    s = 5 * math.floor(seconds / 5 + 0.5)  # half up, not Python's round-half-even
-    if s < 5:
-        return "under 5 s"
-    if s < 60:
-        return f"{s} s"
-    halves = math.floor(seconds / 30 + 0.5)
-    minutes, half = divmod(halves, 2)
-    return f"{minutes} min" + (" 30 s" if half else "")
+def _no_launch_buttons_on_text_pages(app, pagename, templatename, context, doctree):
+    """sphinx-book-theme offers Colab and Binder for every page that has a kernel,
+    explanation pages (MyST text notebooks) included: Colab cannot open a .md file and
+    Binder shows it as text. Only exercise notebooks keep them."""
+    if pagename not in app.env.found_docs or str(app.env.doc2path(pagename)).endswith(".ipynb"):
+        return
+    context["header_buttons"] = [b for b in context.get("header_buttons", []) if b.get("label") != "launch-buttons"]
 
 
-def _facts(app) -> dict:
-    """{exercise name: {"runtime": record or None, "effort_hours", "points": {part: points},
-    "written": {part: points}}} from each exercise folder (runtime.json, exercise.toml) in
-    the instructor's repository, or the student bundle's merged exercises.json."""
-    merged = os.path.join(app.srcdir, "exercises.json")
-    if os.path.exists(merged):
-        with open(merged) as f:
-            return json.load(f)
-    out = {}
-    for toml in sorted(glob.glob(os.path.join(app.srcdir, "solutions", "*", "*", "exercise.toml"))):
-        folder = os.path.dirname(toml)
-        with open(toml, "rb") as f:
-            meta = tomllib.load(f)
-        record = os.path.join(folder, "runtime.json")
-        runtime = None
-        if os.path.exists(record):
-            with open(record) as f:
-                runtime = json.load(f)
-        points = meta.get("points", {})
-        out[os.path.basename(folder)] = {
-            "runtime": runtime, "effort_hours": meta.get("effort_hours"),
-            "points": {k: v for k, v in points.items() if not k.startswith("written_")},
-            "written": {k: v for k, v in points.items() if k.startswith("written_")}}
-    return out
+def _parts(app) -> dict:
+    """{docname: caption of its part of the table of contents} (the root page is its own)."""
+    env = app.env
+    cached = getattr(app, "_course_parts", None)  # on app, not env: env is pickled between builds
+    if cached is not None:
+        return cached
+    parts = {env.config.root_doc: ""}
+    root = env.get_doctree(env.config.root_doc)
 
-
-def _runtimes(app) -> dict:
-    return {name: f["runtime"] for name, f in _facts(app).items() if f.get("runtime")}
-
-
-def _is_exercise(env, docname) -> bool:
-    return docname.startswith("chapters/") and str(env.doc2path(docname)).endswith(".ipynb")
-
-
-def _exercise_docs(env) -> list:
-    """Exercise pages in the book, in table-of-contents order."""
-    order, seen = [], set()
-
-    def walk(doc):
-        if doc in seen:
+    def walk(doc, caption):
+        if doc in parts:
             return
-        seen.add(doc)
-        order.append(doc)
+        parts[doc] = caption
         for child in env.toctree_includes.get(doc, []):
-            walk(child)
+            walk(child, caption)
 
-    walk(env.config.root_doc)
-    order += sorted(d for d in env.found_docs if d not in seen)
-    return [d for d in order if d in env.found_docs and _is_exercise(env, d)]
-
-
-def _entry(app, docname):
-    return _runtimes(app).get(docname.rsplit("/", 1)[-1])
+    for toc in root.findall(addnodes.toctree):
+        for _, doc in toc["entries"]:
+            walk(doc, toc.get("caption") or "")
+    app._course_parts = parts
+    return parts
 
 
-def _date(iso: str) -> str:
-    d = datetime.date.fromisoformat(iso)
-    return f"{d.day} {d:%B %Y}"
+def _nav_within_part(app, pagename, templatename, context, doctree):
+    """The previous/next links at the foot of a page stay in its part of the book (the
+    landing page links anywhere, and anything may link back to it): the last chapter
+    page's "Next" led into the instructors' guide."""
+    parts, root = _parts(app), app.env.config.root_doc
+    here = parts.get(pagename)
+    for key in ("prev", "next"):
+        target = context.get(key)
+        if not target or here is None or pagename == root:
+            continue
+        doc = _link_doc(app, pagename, target.get("link", ""))
+        if doc is not None and doc != root and parts.get(doc, here) != here:
+            context[key] = None
 
 
-def _machine(entry) -> str:
-    return f"{entry['cpus']}-core CPU"
+def _link_doc(app, pagename, link: str):
+    """The docname a relative page link (``../../instructors.html``) points at."""
+    if not link or re.match(r"^[a-z]+:", link):
+        return None
+    base = os.path.dirname(pagename)
+    path = os.path.normpath(os.path.join(base, link.split("#")[0]))
+    return re.sub(r"\.html$", "", path).replace(os.sep, "/")
 
 
-def _note_text(entry) -> str:
-    n = entry["torch_threads"]
-    return (f"on a {_machine(entry)} ({entry['cpu_model']}, {n} torch thread{'s' if n != 1 else ''}): this notebook "
-            f"with the solution filled in, top to bottom at full size, timed by the site's build on {_date(entry['date'])}.")
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+"
+                 r"(?:[\s\w()\[\]（）/,.-]{0,12}?[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+)*"
+                 r"(?:\s*[（(][^()（）]*[)）])?")
 
 
-def _hours(h) -> str:
-    return f"{h:g} hour" + ("" if h == 1 else "s")
-
-
-def _effort_text(facts) -> str:
-    """Expected effort and how the points are split, for the note on an exercise page."""
-    parts = ", ".join(f"{name.replace('_', ' ')} {p:g}" for name, p in facts["points"].items())
-    text = f"{sum(facts['points'].values()):g} points graded automatically ({parts})"
-    if facts.get("written"):
-        text += f" and {sum(facts['written'].values()):g} for written answers, graded by hand"
-    return f"about {_hours(facts['effort_hours'])} of work; " + text + "."
-
-
-def _add_runtime_note(app, doctree):
-    """doctree-read: a note under an exercise page's title: run time, effort, points."""
-    docname = app.env.docname
-    if not _is_exercise(app.env, docname):
-        return
-    facts = _facts(app).get(docname.rsplit("/", 1)[-1])
-    section = doctree.next_node(nodes.section)
-    if facts is None or section is None:
-        return
-    paras = []
-    entry = facts.get("runtime")
-    if entry:
-        paras.append(nodes.paragraph("", "", nodes.strong("", f"Runs in about {about(entry['seconds'])}"),
-                                     nodes.Text(" " + _note_text(entry))))
-    if facts.get("effort_hours"):
-        paras.append(nodes.paragraph("", "", nodes.strong("", "Expected effort: "), nodes.Text(_effort_text(facts))))
-    if not paras:
-        return
-    note = nodes.admonition("", nodes.title("", "Run time and effort"), *paras, classes=["note", "course-runtime"])
-    index = section.first_child_matching_class(nodes.title)
-    section.insert(0 if index is None else index + 1, note)
-
-
-class runtime_table(nodes.General, nodes.Element):
-    """Placeholder for {exercise-runtimes}, filled in once every page's title is known."""
-
-
-class ExerciseRuntimes(SphinxDirective):
-    has_content = False
+class MarkChinese(SphinxPostTransform):
+    """Chinese text gets ``lang="zh"`` (the class ``language-zh``, which docutils' HTML
+    writer turns into the attribute): screen readers then read it in Chinese and browsers
+    pick a Chinese font. A table cell that is all Chinese is marked as a whole, Chinese
+    runs in other text as spans."""
+    default_priority = 900
+    formats = ("html",)
+    SKIP = (nodes.literal_block, nodes.literal, nodes.math, nodes.math_block, nodes.raw, nodes.comment)
 
     def run(self):
-        if not hasattr(self.env, "course_runtime_tables"):
-            self.env.course_runtime_tables = set()
-        self.env.course_runtime_tables.add(self.env.docname)
-        return [runtime_table("")]
+        for entry in self.document.findall(nodes.entry):
+            text = entry.astext().strip()
+            if text and CJK.search(text) and not re.search(r"[A-Za-z]{4,}", CJK.sub("", text)):
+                entry["classes"].append("language-zh")
+        for text in list(self.document.findall(nodes.Text)):
+            parent = text.parent
+            if parent is None or isinstance(parent, self.SKIP) or self._marked(parent):
+                continue
+            value = str(text)
+            if not CJK.search(value):
+                continue
+            pieces, at = [], 0
+            for m in CJK.finditer(value):
+                if m.start() > at:
+                    pieces.append(nodes.Text(value[at:m.start()]))
+                pieces.append(nodes.inline(m.group(0), m.group(0), classes=["language-zh"]))
+                at = m.end()
+            if at < len(value):
+                pieces.append(nodes.Text(value[at:]))
+            parent.replace(text, pieces)
 
-
-def _title(env, docname) -> str:
-    node = env.titles.get(docname)
-    return node.astext() if node is not None else docname
-
-
-def _fill_runtime_tables(app, doctree, fromdocname):
-    """doctree-resolved: build the run-time table(s) of this page."""
-    placeholders = list(doctree.findall(runtime_table))
-    if not placeholders:
-        return
-    env, data = app.env, _runtimes(app)
-
-    def link(text, docname):
-        ref = nodes.reference("", "", internal=True, refuri=app.builder.get_relative_uri(fromdocname, docname))
-        ref += nodes.Text(text)
-        para = nodes.paragraph()
-        para += ref
-        return para
-
-    def cell(*children):
-        entry = nodes.entry()
-        entry.extend(children)
-        return entry
-
-    rows, machines, previous = [], {}, None
-    for doc in _exercise_docs(env):
-        chapter = doc.rsplit("/", 1)[0]
-        index = chapter + "/index"
-        if chapter == previous:
-            chapter_cell = cell()
-        elif index in env.found_docs:
-            name = _title(env, index)
-            if name.startswith("Chapter ") and ": " in name:  # "Chapter 1: Transformers" -> "1. Transformers"
-                number, rest = name[len("Chapter "):].split(": ", 1)
-                name = f"{number}. {rest}"
-            chapter_cell = cell(link(name, index))
-        else:
-            chapter_cell = cell(nodes.paragraph(text=chapter.split("/")[-1]))
-        previous = chapter
-        title = _title(env, doc)
-        if title.startswith("Exercise ") and ": " in title:
-            number, what = title[len("Exercise "):].split(": ", 1)
-            title = f"{number} {what}"
-        entry = data.get(doc.rsplit("/", 1)[-1])
-        if entry:
-            machines.setdefault((_machine(entry), entry["cpu_model"]), []).append(entry["date"])
-        row = nodes.row()
-        row += chapter_cell
-        row += cell(link(title, doc))
-        row += cell(nodes.paragraph(text=about(entry["seconds"]) if entry else "not measured yet"))
-        effort = (_facts(app).get(doc.rsplit("/", 1)[-1]) or {}).get("effort_hours")
-        row += cell(nodes.paragraph(text=f"about {_hours(effort)}" if effort else ""))
-        rows.append(row)
-
-    for node in placeholders:
-        table = nodes.table(classes=["course-runtimes"])
-        group = nodes.tgroup(cols=4)
-        table += group
-        for width in (25, 45, 15, 15):
-            group += nodes.colspec(colwidth=width)
-        head = nodes.thead()
-        head_row = nodes.row()
-        for text in ("Chapter", "Exercise", "Runs in about", "Effort"):
-            head_row += cell(nodes.paragraph(text=text))
-        head += head_row
-        group += head
-        body = nodes.tbody()
-        body.extend(r.deepcopy() for r in rows)
-        group += body
-        where = "; ".join(
-            f"a {m} ({model}) " + (f"on {_date(min(dates))}" if min(dates) == max(dates)
-                                     else f"between {_date(min(dates))} and {_date(max(dates))}")
-            for (m, model), dates in sorted(machines.items()))
-        caption = nodes.paragraph(
-            text="Each time is one run of the exercise notebook with the solution filled in, top to bottom at "
-                 "full size, timed by the site's build whenever the notebook's code changes"
-                 + (f": on {where}." if where else ".")
-                 + " Your own code may run slower or faster.",
-            classes=["course-runtimes-note"])
-        node.replace_self([table, caption])
-
-
-def _outdated(app, env, added, changed, removed):
-    """env-get-outdated: re-read the pages whose run-time text changed (the runtime.json
-    records are not Sphinx sources, so Sphinx would not notice), and the table pages whenever any
-    exercise page changes."""
-    facts = _facts(app)
-    shown = {}
-    for doc in env.found_docs:
-        if _is_exercise(env, doc):
-            f = facts.get(doc.rsplit("/", 1)[-1]) or {}
-            entry = f.get("runtime")
-            shown[doc] = ((about(entry["seconds"]), _note_text(entry)) if entry else None,
-                          _effort_text(f) if f.get("effort_hours") else None)
-    before = getattr(env, "course_runtimes_shown", {})
-    env.course_runtimes_shown = shown
-    redo = [doc for doc in shown if doc in before and shown[doc] != before[doc]]
-    exercise_touched = redo or set(shown) != set(before) or any(d in shown for d in (*added, *changed))
-    if exercise_touched:
-        redo += [d for d in getattr(env, "course_runtime_tables", ()) if d in env.found_docs]
-    return redo
-
-
-def _purge(app, env, docname):
-    getattr(env, "course_runtime_tables", set()).discard(docname)
-
-
-def _merge(app, env, docnames, other):
-    if not hasattr(env, "course_runtime_tables"):
-        env.course_runtime_tables = set()
-    env.course_runtime_tables |= getattr(other, "course_runtime_tables", set()) & set(docnames)
+    @staticmethod
+    def _marked(node) -> bool:
+        while node is not None:
+            if isinstance(node, MarkChinese.SKIP):
+                return True
+            if "language-zh" in node.get("classes", []) if isinstance(node, nodes.Element) else False:
+                return True
+            node = node.parent
+        return False
 
 
 def setup(app):
     app.connect("html-page-context", _theme_mode)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
-    app.add_node(runtime_table)
-    app.add_directive("exercise-runtimes", ExerciseRuntimes)
-    app.connect("doctree-read", _add_runtime_note)
-    app.connect("doctree-resolved", _fill_runtime_tables)
-    app.connect("env-get-outdated", _outdated)
-    app.connect("env-purge-doc", _purge)
-    app.connect("env-merge-info", _merge)
+    app.connect("html-page-context", _no_launch_buttons_on_text_pages, priority=600)  # after the theme's (501)
+    app.connect("html-page-context", _nav_within_part)
+    app.add_post_transform(MarkChinese)
+    course_exercises.setup(app)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
-

@@ -1,7 +1,7 @@
 """The course model: where things live, the course configuration, and the exercise.
 
 An exercise is one folder, ``solutions/<chapter>/<name>/``, and everything about it is in
-that folder (the instructors' guide, "Adding an exercise"):
+that folder (docs/authoring.md, "Adding an exercise, end to end"):
 
 ====================  =====================================================================
 ``<name>.ipynb``      the source notebook: text, set-up, solution, visible-check and graded

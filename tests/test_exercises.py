@@ -1,4 +1,4 @@
-"""The exercise contract (instructors' guide, "Writing or changing an exercise"), for every
+"""The exercise contract (docs/authoring.md, "Writing or changing an exercise"), for every
 exercise found under solutions/.
 
 Heavy checks share work: one fork-per-variant run per exercise covers points 4, 5, 7 and

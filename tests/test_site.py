@@ -1,4 +1,5 @@
 """The built website (./course test builds it before running pytest)."""
+import html
 import re
 
 
@@ -113,12 +114,7 @@ def test_launch_buttons_open_the_student_repository(site):
 
 
 def _about(seconds):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("course_site", course.ROOT / "_ext" / "course_site.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.about(seconds)
+    return bundle.site_facts().about(seconds)
 
 
 def test_exercise_pages_show_their_run_time(site):
@@ -156,3 +152,140 @@ def test_landing_page_lists_every_exercise_with_its_run_time(site):
         assert ex.name in data and f">{_about(data[ex.name]['seconds'])}<" in row, f"{ex}: wrong or missing time in the table"
         assert f">about {ex.meta.effort_hours:g} hour" in row, f"{ex}: no expected effort in the table"
     assert len(rows) == len(course.exercises())
+
+
+# ---- the site's own fixes and what a learner finds -------------------------------------------
+
+def _page(site, doc) -> str:
+    return (site / f"{doc}.html").read_text()
+
+
+def _source_suffix(doc) -> str:
+    return next(p.suffix for p in (course.ROOT / doc).parent.glob(course.ROOT.joinpath(doc).name + ".*")
+                if p.suffix in (".md", ".ipynb"))
+
+
+def test_text_pages_offer_no_colab_or_binder(site):
+    """Colab cannot open a .md page and Binder shows it as text: only notebooks get them."""
+    for doc in _toc_files():
+        page = _page(site, doc)
+        if _source_suffix(doc) == ".md":
+            assert "colab.research.google.com" not in page and "mybinder.org" not in page, f"{doc}: launch buttons on a text page"
+
+
+def _toc_parts() -> dict:
+    import yaml
+
+    toc = yaml.safe_load((course.ROOT / "_toc.yml").read_text())
+    parts = {}
+
+    def walk(entries, caption):
+        for e in entries:
+            if "file" in e:
+                parts[e["file"]] = caption
+            walk(e.get("sections", []), caption)
+            walk(e.get("chapters", []), caption)
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters", []), part.get("caption"))
+    return parts
+
+
+def test_previous_and_next_stay_in_their_part(site):
+    """The last chapter page's "Next" must not lead into the instructors' guide."""
+    import posixpath
+
+    parts = _toc_parts()
+    for doc, part in parts.items():
+        area = re.search(r'<div class="prev-next-area">(.*?)</div>\s*</footer>|<div class="prev-next-area">(.*?)</div>',
+                         _page(site, doc), re.S)
+        for href in re.findall(r'href="([^"#]+)\.html', area.group(0) if area else ""):
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(doc), href))
+            if target in parts:
+                assert parts[target] == part, f"{doc} ({part}) links to {target} ({parts[target]}) as previous/next"
+
+
+def test_landing_page_says_where_to_start(site):
+    text = leaks.html_text(_page(site, "intro"))
+    page = _page(site, "intro")
+    url, _ = course.repository()
+    assert 'id="start-here"' in page, "the landing page has no Start here section"
+    start = leaks.html_text(page[page.index('id="start-here"'):page.index('id="what-the-course-is"')]).replace("\u2019", "'")
+    assert f'href="{url}"' in page, f"Start here does not link the student repository {url}"
+    assert "student repository" in start and "instructors' repository" in start, "Start here does not name both repositories"
+    torch = next(l for l in (course.ROOT / "requirements.txt").read_text().splitlines() if l.startswith("torch=="))
+    assert f"pip install {torch} --index-url https://download.pytorch.org/whl/cpu" in start, \
+        f"the laptop set-up does not install {torch} (requirements.txt)"
+    assert f"git clone {url}.git" in start
+    for what in ("Colab", "Studying on your own", "visible checks", "reference run"):
+        assert what in start, f"Start here says nothing about {what}"
+    assert "Studying on your own" in text
+
+
+def test_chapter_table_links_every_ready_exercise(site):
+    """Every exercise on the site is linked from its chapter's row (from exercise.toml, by
+    the site's extension); a chapter without pages says it is being written."""
+    page = _page(site, "intro")
+    table = re.search(r'<table[^>]*course-chapters.*?</table>', page, re.S)
+    assert table, "the landing page has no chapter table"
+    rows = re.findall(r"<tr.*?</tr>", table.group(0), re.S)[1:]
+    toc = _toc_files()
+    numbers = []
+    for row in rows:
+        first = re.search(r"<td.*?</td>", row, re.S).group(0)
+        number = int(re.search(r"<p>(?:<a [^>]*>)?(\d+)\. ", first).group(1))
+        numbers.append(number)
+        written = any(d.startswith(f"chapters/ch{number}_") and d.endswith("/index") for d in toc)
+        assert ("being written" in first) != written, f"chapter {number}: {'marked as being written' if written else 'not marked as being written'}"
+        assert ("<a " in first) == written, f"chapter {number}: its overview page should be linked exactly when it exists"
+    assert numbers == sorted(numbers) and len(numbers) >= 6
+    for ex in course.exercises():
+        rel = ex.student.relative_to(course.ROOT).with_suffix("")
+        if str(rel) not in toc:
+            continue
+        row = rows[numbers.index(int(ex.meta.number.split(".")[0]))]
+        link = re.search(rf'<a [^>]*href="{re.escape(str(rel))}.html"[^>]*>(.*?)</a>', row, re.S)
+        assert link, f"{ex} is not linked from chapter {ex.meta.number.split('.')[0]}'s row"
+        assert leaks.html_text(link.group(1)) == f"{ex.meta.number} {ex.meta.title}"
+
+
+def test_exercise_pages_say_how_to_hand_in(site):
+    for ex in course.exercises():
+        text = leaks.html_text(_page(site, ex.page))
+        assert "Handing it in:" in text and f"keep the file name {ex.name}.ipynb" in text, f"{ex}: no hand-in note"
+        assert "On your own:" in text
+
+
+def test_previews_are_fresh_and_shown_after_their_cells(site):
+    """The reference run's figures of the cells tagged 'preview' (previews.py), with alt
+    text and caption, right after their cell; none from a cell the learner writes."""
+    from autograder.notebook import cells as C
+    from autograder.publishing import previews, runtimes
+
+    assert not previews.stale(), f"stale previews: {[str(e) for e in previews.stale()]}: run ./course site"
+    for ex in course.exercises():
+        rec = previews.record(ex) or {"figures": []}
+        nb = runtimes.timed_notebook(ex)
+        page = _page(site, ex.page)
+        for fig in rec["figures"]:
+            cell = nb.cells[fig["cell"]]
+            assert not C.is_solution(cell) and C.grade_id(cell) is None, f"{ex}: a preview of a graded or solution cell"
+            assert (previews.folder(ex) / fig["file"]).exists()
+            at = next((m.start() for m in re.finditer(r'<img [^>]*alt="([^"]*)"', page) if html.unescape(m.group(1)) == fig["alt"]), -1)
+            assert at > 0, f"{ex}: preview {fig['file']} is not on its page with its alt text"
+            after = page[at:at + 3000]
+            assert leaks.normalise(fig["caption"]) in leaks.html_text(after), f"{ex}: preview {fig['file']} has no caption"
+            code, before = leaks.normalise(cell.source), leaks.html_text(page[:at])
+            assert code[-80:] in before[-len(code) - 300:], f"{ex}: preview {fig['file']} is not right under its cell"
+
+
+def test_internal_documents_are_not_published(site):
+    """docs/ (authoring, grading internals) stays in the instructors' repository."""
+    headings = [l[3:].strip() for f in (course.ROOT / "docs").glob("*.md")
+                for l in f.read_text().splitlines() if l.startswith("## ")]
+    assert headings
+    for page in site.rglob("*.html"):
+        text = page.read_text(errors="ignore")
+        for h in ("Where the verdict is computed", "How the tool is organised"):
+            assert f">{h}<" not in text, f"{page.relative_to(site)} publishes the internal section {h!r}"
+    assert not list(site.rglob("authoring.html")) and not list(site.rglob("grading.html"))

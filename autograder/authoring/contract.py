@@ -1,4 +1,4 @@
-"""The exercise contract (instructors' guide, "Writing or changing an exercise") for one exercise, checked in one process.
+"""The exercise contract (docs/authoring.md, "Writing or changing an exercise") for one exercise, checked in one process.
 
 ``check(ex)`` stages the exercise, runs the solution plus every per-item stub, mutant and
 accepted variant through ``runner`` (fork per variant) and returns a ``Report`` whose

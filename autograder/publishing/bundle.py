@@ -1,7 +1,7 @@
 """The student bundle: what learners may see, as a repository of its own.
 
 This repository is the instructor's (solutions, hidden tests, the term seed). The release
-step also writes the *student bundle* (instructors' guide, "Publishing to learners"): the site's sources,
+step also writes the *student bundle* (instructors' guide, "Release and publish"): the site's sources,
 the student notebooks, the helper library and its requirements, with no ``solutions/``,
 no ``autograder/`` and no ``course.toml``. Published as its own public repository (the
 ``repository.url`` of ``_config.yml``), it is what the site's repository, Colab and
@@ -65,6 +65,12 @@ packages = ["dlcourse"]
 """
 
 
+def site_facts():
+    """The site extension's module that reads an exercise folder (one reader for the site
+    and the bundle)."""
+    return course.load_module(course.ROOT / "_ext" / "course_exercises.py", "course_exercises")
+
+
 def _requirements(names: set[str]) -> list[str]:
     keep = []
     for line in (course.ROOT / "requirements.txt").read_text().splitlines():
@@ -103,12 +109,17 @@ def write(dest: Path) -> Path:
     (dest / "binder").mkdir()
     (dest / "binder" / "requirements.txt").write_text(
         "--extra-index-url https://download.pytorch.org/whl/cpu\n" + "\n".join(_requirements(libs)) + "\n.\n")
-    # the bundle has no solutions/: what the pages show of each exercise (run time, effort,
-    # points) travels as one file, read by _ext/course_site.py
-    facts = {ex.name: {"runtime": ex.runtime(), "effort_hours": ex.meta.effort_hours,
-                       "points": {k: v for k, v in ex.meta.points.items() if k in ex.layout.items},
-                       "written": dict(ex.layout.written)}
-             for ex in course.exercises()}
+    # the bundle has no solutions/: what the pages show of each exercise (number, title, run
+    # time, effort, points, previews) travels as one file, read by _ext/course_exercises.py,
+    # and the preview figures as previews/<exercise>/
+    facts = {}
+    for ex in course.exercises():
+        f = site_facts().folder_facts(str(ex.folder), str(course.ROOT))
+        for fig in f["previews"]:
+            fig["src"] = f"previews/{ex.name}/{fig['file']}"
+            (dest / "previews" / ex.name).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(ex.folder / "preview" / fig["file"], dest / fig["src"])
+        facts[ex.name] = f
     (dest / "exercises.json").write_text(json.dumps(facts, indent=2, sort_keys=True) + "\n")
     (dest / ".gitignore").write_text("_build/\n__pycache__/\n*.egg-info/\n.ipynb_checkpoints/\n")
     return dest

@@ -1,4 +1,4 @@
-"""The exercise contract's point 6 (instructors' guide): no solution code and no hidden-test text where learners can see it.
+"""The exercise contract's point 6 (docs/authoring.md, "Writing or changing an exercise"): no solution code and no hidden-test text where learners can see it.
 
 A "secret" is a distinctive line (>= 16 characters once whitespace is collapsed) from a
 solution region of a source notebook or from the exercise's hidden tests that does not

@@ -97,7 +97,19 @@ def cpu_model() -> str:
 
 
 def measure(ex: course.Exercise) -> dict:
-    """Run the timed notebook once in a fresh kernel; return its runtime.json record."""
+    """Run the timed notebook once in a fresh kernel; return its runtime.json record. The
+    same run draws the exercise page's previews when they are stale (previews.py)."""
+    from autograder.publishing import previews
+
+    entry, nb = run(ex)
+    if ex in previews.stale():
+        previews.save(ex, nb)
+    return entry
+
+
+def run(ex: course.Exercise) -> tuple[dict, nbformat.NotebookNode]:
+    """The timed notebook run once in a fresh kernel: its runtime.json record and the
+    executed notebook."""
     from nbclient import NotebookClient
     from traitlets.config import Config
 
@@ -120,6 +132,7 @@ def measure(ex: course.Exercise) -> dict:
             seconds = time.monotonic() - t0
             client.execute_cell(probe, n)
     threads, cpu = "".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream").split()
+    nb.cells = nb.cells[:n]
     return {
         "key": key(ex),
         "seconds": round(seconds, 1),
@@ -129,7 +142,7 @@ def measure(ex: course.Exercise) -> dict:
         "torch_threads": int(threads),
         "cpu_seconds": round(float(cpu), 1),  # the kernel's user + system time; far below seconds: it waited for a busy machine
         "load_before": None if load_avg is None else round(load_avg, 1),  # 1-minute load average: was the machine quiet?
-    }
+    }, nb
 
 
 def kernel_env() -> dict:

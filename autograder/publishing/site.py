@@ -42,15 +42,20 @@ def ensure_mathjax() -> None:
 
 def build(extra_args=(), measure: bool = True, remeasure=None) -> int:
     """Measure the exercises' run times that are missing or stale (``remeasure``: names to
-    measure again anyway, [] for all; see runtimes.py), then build the book."""
+    measure again anyway, [] for all; see runtimes.py), draw the stale previews of the
+    exercise pages (previews.py), then build the book."""
     if measure:
         from autograder.publishing import runtimes
+
+        from autograder.publishing import previews
 
         t0 = time.monotonic()
         try:
             if runtimes.update(force=remeasure):
                 print(f"site: run times measured in {time.monotonic() - t0:.0f} s (commit each exercise's runtime.json)")
-        except runtimes.MeasureError as err:
+            if drawn := previews.update():
+                print(f"site: previews drawn for {', '.join(ex.name for ex in drawn)} (commit each exercise's preview/)")
+        except (runtimes.MeasureError, previews.PreviewError) as err:
             print(f"site: {err}\nsite: not built")
             return 1
     ensure_mathjax()
