@@ -289,3 +289,13 @@ def test_internal_documents_are_not_published(site):
         for h in ("Where the verdict is computed", "How the tool is organised"):
             assert f">{h}<" not in text, f"{page.relative_to(site)} publishes the internal section {h!r}"
     assert not list(site.rglob("authoring.html")) and not list(site.rglob("grading.html"))
+
+
+def test_leak_check_ignores_lines_that_name_nothing():
+    """A hidden test's ``for i in range(n):`` is in any Python code; its names are not."""
+    import nbformat
+
+    hidden = "for i in range(n):\nexcept Exception:\n    check_close(learner.rope(q), ref.rope(q))\n"
+    sec = leaks.secrets(nbformat.v4.new_notebook(), solution=False, hidden_tests=hidden)
+    assert sec == {"check_close(learner.rope(q), ref.rope(q))"}
+    assert leaks.distinctive("return x.sum(dim=-1)") and not leaks.distinctive("return len(x) > 0")

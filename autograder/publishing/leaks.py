@@ -1,6 +1,7 @@
 """The exercise contract's point 6 (docs/authoring.md, "Writing or changing an exercise"): no solution code and no hidden-test text where learners can see it.
 
-A "secret" is a distinctive line (>= 16 characters once whitespace is collapsed) from a
+A "secret" is a distinctive line (>= 16 characters once whitespace is collapsed, naming
+something beyond Python's keywords and builtins) from a
 solution region of a source notebook or from the exercise's hidden tests that does not
 also occur in a part learners may see (markdown, visible cells, the code outside the markers).
 A written answer's cell (``cells.is_written``) is a solution region as a whole: its model
@@ -8,7 +9,9 @@ answer and rubric are replaced in the student notebook.
 """
 from __future__ import annotations
 
+import builtins
 import html
+import keyword
 import re
 
 from autograder.notebook import cells as C
@@ -16,10 +19,19 @@ from autograder.notebook import cells as C
 _WS = re.compile(r"\s+")
 _TAG = re.compile(r"<[^>]+>")
 MIN_LEN = 16
+_COMMON = set(keyword.kwlist) | set(keyword.softkwlist) | set(dir(builtins))
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def normalise(line: str) -> str:
     return _WS.sub(" ", line).strip()
+
+
+def distinctive(line: str) -> bool:
+    """Whether a line names something of its own: a word of three letters or more that is
+    no Python keyword or builtin. ``for i in range(n):`` and ``except Exception:`` name
+    nothing; they occur in any Python code, explanation pages included, and give nothing away."""
+    return any(len(w) > 2 and w not in _COMMON for w in _NAME.findall(line))
 
 
 def secrets(source_nb, solution: bool = True, hidden_tests: str = "") -> set[str]:
@@ -43,7 +55,7 @@ def secrets(source_nb, solution: bool = True, hidden_tests: str = "") -> set[str
     out = set()
     for line in hidden:
         n = normalise(line)
-        if len(n) >= MIN_LEN and not n.startswith("#") and n not in seen:
+        if len(n) >= MIN_LEN and not n.startswith("#") and n not in seen and distinctive(n):
             out.add(n)
     return out
 
