@@ -3,9 +3,36 @@
 Sent into the notebook's process before each hidden test (and executed in the judge as
 ``ref.fixtures``). It holds no expected value and no code of a graded item.
 """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
 
 
 def build(cls, *args, **kwargs):
     """An instance of ``cls``: the hidden tests pass the stand-in of the reference model,
     whose forward passes the judge computes (and records)."""
     return cls(*args, **kwargs)
+
+
+class ReversalMLP(nn.Module):
+    """The model the hidden test of ``train_reverser`` trains with the learner's loop, in the
+    notebook's process: an MLP over the flattened one-hot sequence, with the interface of
+    ``TinyTransformer`` (``model(tokens)`` returns ``(logits, cache)``, here no cache). It is
+    not the answer to any part; its initial weights depend on ``seed`` only. The judge builds
+    the same class, loads the trained weights pulled out of the notebook and measures them."""
+
+    def __init__(self, vocab_size, length, hidden=128, seed=0):
+        super().__init__()
+        self.vocab_size = vocab_size
+        self.net = nn.Sequential(nn.Linear(vocab_size * length, hidden), nn.ReLU(),
+                                 nn.Linear(hidden, vocab_size * length))
+        g = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            for layer in (self.net[0], self.net[2]):       # nn.Linear's default init, from g
+                bound = layer.in_features ** -0.5
+                for t in (layer.weight, layer.bias):
+                    t.copy_((2 * torch.rand(t.shape, generator=g, dtype=torch.float64) - 1).to(t.dtype) * bound)
+
+    def forward(self, tokens, key_padding_mask=None, cache=None):
+        x = F.one_hot(tokens, self.vocab_size).to(self.net[0].weight.dtype).flatten(1)
+        return self.net(x).view(*tokens.shape, self.vocab_size), None
