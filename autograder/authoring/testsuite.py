@@ -24,7 +24,7 @@ def run(pytest_args=()) -> int:
         print("test: the site build failed; not running pytest")
         return rc
     env = child_env(None, 1)   # two workers on two cores: one thread each, or they spin
-    cmd = [sys.executable, "-m", "pytest", "-n", str(test_workers()), "--durations=25", "-p", "no:cacheprovider", *pytest_args]
+    cmd = [sys.executable, "-m", "pytest", "-n", str(test_workers()), "--durations=40", "-p", "no:cacheprovider", *pytest_args]
     t0 = time.monotonic()
     rc = subprocess.call(cmd, cwd=course.ROOT, env=env)
     times["pytest"] = time.monotonic() - t0
