@@ -286,9 +286,12 @@ def test_OadTR(learner, ref, seed):
 
 # --------------------------------------------------------------------------- train_detector
 
-# a correct loop reaches mAP 0.62-0.66 and accuracy 0.86 with these; without zero_grad 0.2 and 0.68
-TRAIN_STEPS, TRAIN_BATCH, TRAIN_LENGTH, TRAIN_LR = 200, 4, 64, 0.03
-MIN_MAP, MIN_ACCURACY = 0.5, 0.8
+# Few steps: each one calls the reference past_windows across the channel. Calibration (12 seeds:
+# 20261, 1-9, 11, 12): the reference and the accepted variants reach mAP 0.52-0.61 and accuracy
+# 0.83-0.86; without zero_grad mAP 0.15-0.27 and accuracy 0.62-0.72. The other training
+# mutants fail the first-loss check or leave the weights unchanged.
+TRAIN_STEPS, TRAIN_BATCH, TRAIN_LENGTH, TRAIN_LR = 30, 16, 64, 0.05
+MIN_MAP, MIN_ACCURACY = 0.4, 0.78
 
 
 def test_train_detector(learner, ref, seed):
