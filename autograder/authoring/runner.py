@@ -104,7 +104,7 @@ def _fork(cells, i, ns, code, timeout, prior: dict, tag: str, item: str | None) 
 
 
 def _warm_up() -> None:
-    """Pay autograd's first-use cost (~0.7 s) once, before the forks, not in each of them."""
+    """Pay autograd's and the optimizers' first-use cost once, before the forks, not in each of them."""
     try:
         import torch
     except ImportError:
@@ -112,6 +112,8 @@ def _warm_up() -> None:
     x = torch.ones(3, dtype=torch.float64, requires_grad=True)
     torch.autograd.grad((x * x).sum(), x)
     (x.float() * 2).sum().backward()
+    # the first optimizer step imports torch._dynamo (~1.5 s): once here, not in every fork that trains
+    torch.optim.AdamW([x], lr=1e-3).step()
 
 
 def run(staged_path: str, plan: dict, timeout: float = 300) -> dict:
