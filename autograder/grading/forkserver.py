@@ -131,7 +131,13 @@ def preload():
     import matplotlib.pyplot  # noqa: F401 - also builds the font list once
     import matplotlib_inline.backend_inline  # noqa: F401
     import numpy  # noqa: F401
-    import torch  # noqa: F401
+    import torch
+
+    # autograd's and the optimizers' first use (the first step imports torch._dynamo, ~1.5 s):
+    # paid here once, not in every kernel that trains. One thread, so nothing to break at fork.
+    x = torch.ones(3, requires_grad=True)
+    (x * x).sum().backward()
+    torch.optim.AdamW([x], lr=1e-3).step()
 
 
 def serve(rfd: int, wfd: int) -> None:
