@@ -27,11 +27,11 @@ def _keep(L, ratio):
 # --------------------------------------------------------------------------- part 1
 
 def test_patchify(learner, ref, seed):
-    g = generator(seed)
+    rng = generator(seed)
     for N, C, H, W, p in [(2, 1, 8, 8, 2), (3, 3, 6, 6, 3), (1, 3, 8, 8, 4), (4, 2, 4, 4, 1),
                           (2, 1, 8, 8, 8), (2, 3, 12, 12, 4), (3, 2, 4, 8, 2)]:
         for dtype in (torch.float32, torch.float64):
-            x = torch.randn(N, C, H, W, generator=g, dtype=torch.float64).to(dtype)
+            x = torch.randn(N, C, H, W, generator=rng, dtype=torch.float64).to(dtype)
             what = f"images {tuple(x.shape)}, patch_size={p}, {dtype}"
             expected = ref.patchify(x, p)
             got = learner.patchify(x, p)
@@ -44,8 +44,8 @@ def test_patchify(learner, ref, seed):
                 check_tensor(back, shape=tuple(x.shape), dtype=dtype, what=f"unpatchify ({what})")
                 assert torch.equal(back, x), f"unpatchify ({what}) is not the inverse of patchify"
     # gradients flow through both
-    x = torch.randn(2, 3, 6, 6, generator=g, dtype=torch.float64)
-    up = torch.randn(2, 4, 27, generator=g, dtype=torch.float64)
+    x = torch.randn(2, 3, 6, 6, generator=rng, dtype=torch.float64)
+    up = torch.randn(2, 4, 27, generator=rng, dtype=torch.float64)
     _, (gx,), _ = learner.patchify.grad(x, 3, upstream=up)
     assert gx is not None, "no gradient reaches the images through patchify"
     check_close(gx, ref.unpatchify(up, 3, 3), what="gradient of the images through patchify")
@@ -63,11 +63,11 @@ _MASK_CASES = [(4, 16, 3, 0.75), (3, 16, 2, 0.9), (2, 25, 3, 0.3), (3, 49, 5, 0.
 
 
 def test_random_masking(learner, ref, seed):
-    g = generator(seed)
+    rng = generator(seed)
     for N, L, D, ratio in _MASK_CASES:
         for dtype in (torch.float32, torch.float64):
-            x = torch.randn(N, L, D, generator=g, dtype=torch.float64).to(dtype)
-            noise = torch.rand(N, L, generator=g, dtype=torch.float64).to(dtype)
+            x = torch.randn(N, L, D, generator=rng, dtype=torch.float64).to(dtype)
+            noise = torch.rand(N, L, generator=rng, dtype=torch.float64).to(dtype)
             what = f"x {tuple(x.shape)}, mask_ratio={ratio}, {dtype}"
             K = _keep(L, ratio)
             out = learner.random_masking(x, ratio, noise)
@@ -89,7 +89,7 @@ def test_random_masking(learner, ref, seed):
             assert torch.equal(x_vis, e_vis), f"x_visible ({what}): row i must be x[i, ids_keep[i]]"
     # without noise: a fresh mask per image, each position masked about as often as any other
     N, L, D, ratio = 512, 16, 2, 0.75
-    x = torch.randn(N, L, D, generator=g)
+    x = torch.randn(N, L, D, generator=rng)
     x_vis, mask, ids_keep, ids_restore = learner.random_masking(x, ratio)
     check_tensor(mask, shape=(N, L), dtype=torch.float32, what="mask without given noise")
     check_tensor(ids_keep, shape=(N, _keep(L, ratio)), dtype=torch.int64, what="ids_keep without given noise")
@@ -115,14 +115,14 @@ def test_random_masking(learner, ref, seed):
 # --------------------------------------------------------------------------- part 3
 
 def test_unshuffle(learner, ref, seed):
-    g = generator(seed)
+    rng = generator(seed)
     for N, L, D, ratio in _MASK_CASES:
         for dtype in (torch.float32, torch.float64):
             K = _keep(L, ratio)
-            noise = torch.rand(N, L, generator=g)
+            noise = torch.rand(N, L, generator=rng)
             ids_restore = torch.argsort(torch.argsort(noise, dim=1), dim=1)
-            visible = torch.randn(N, K, D, generator=g, dtype=torch.float64).to(dtype)
-            token = torch.randn(D, generator=g, dtype=torch.float64).to(dtype)
+            visible = torch.randn(N, K, D, generator=rng, dtype=torch.float64).to(dtype)
+            token = torch.randn(D, generator=rng, dtype=torch.float64).to(dtype)
             what = f"visible {tuple(visible.shape)}, L={L}, {dtype}"
             got = learner.unshuffle(visible, token, ids_restore)
             expected = ref.unshuffle(visible, token, ids_restore)
@@ -132,10 +132,10 @@ def test_unshuffle(learner, ref, seed):
                 f"the mask token if it was removed (append the mask tokens, then gather with ids_restore)")
     # gradients reach the visible tokens and the mask token
     N, L, D, K = 3, 16, 5, 4
-    ids_restore = torch.argsort(torch.argsort(torch.rand(N, L, generator=g), dim=1), dim=1)
-    visible = torch.randn(N, K, D, generator=g, dtype=torch.float64)
-    token = torch.randn(D, generator=g, dtype=torch.float64)
-    up = torch.randn(N, L, D, generator=g, dtype=torch.float64)
+    ids_restore = torch.argsort(torch.argsort(torch.rand(N, L, generator=rng), dim=1), dim=1)
+    visible = torch.randn(N, K, D, generator=rng, dtype=torch.float64)
+    token = torch.randn(D, generator=rng, dtype=torch.float64)
+    up = torch.randn(N, L, D, generator=rng, dtype=torch.float64)
     _, (g_vis, g_tok), _ = learner.unshuffle.grad(visible, token, ids_restore, upstream=up)
     v, t = visible.clone().requires_grad_(True), token.clone().requires_grad_(True)
     ref.unshuffle(v, t, ids_restore).backward(up)
@@ -147,30 +147,21 @@ def test_unshuffle(learner, ref, seed):
 
 # --------------------------------------------------------------------------- part 4
 
-def _loss_inputs(g, N, L, D, dtype, ratio):
-    pred = torch.randn(N, L, D, generator=g, dtype=torch.float64)
-    target = torch.rand(N, L, D, generator=g, dtype=torch.float64)
+def _loss_inputs(ref, rng, N, L, D, dtype, ratio):
+    pred = torch.randn(N, L, D, generator=rng, dtype=torch.float64)
+    target = torch.rand(N, L, D, generator=rng, dtype=torch.float64)
     target[:, ::3] = 0.0                                   # blank patches, as in the digits
     target[:, 1::5] = 0.7                                  # constant, not zero
-    noise = torch.rand(N, L, generator=g, dtype=torch.float64)
-    _, mask, _, _ = ref_mask(noise, ratio, D)
+    _, mask, _, _ = ref.random_masking(torch.zeros(N, L, 1, dtype=torch.float64), ratio,
+                                       torch.rand(N, L, generator=rng, dtype=torch.float64))
     return pred.to(dtype), target.to(dtype), mask.to(dtype)
 
 
-def ref_mask(noise, ratio, D):
-    N, L = noise.shape
-    K = _keep(L, ratio)
-    ids_shuffle = torch.argsort(noise, dim=1)
-    mask = torch.ones(N, L, dtype=noise.dtype)
-    mask[:, :K] = 0
-    return None, torch.gather(mask, 1, torch.argsort(ids_shuffle, dim=1)), None, None
-
-
 def test_mae_loss(learner, ref, seed):
-    g = generator(seed)
+    rng = generator(seed)
     for N, L, D, ratio in [(4, 16, 4, 0.75), (2, 9, 12, 0.5), (3, 49, 3, 0.9), (1, 16, 16, 0.25), (5, 4, 2, 0.75)]:
         for dtype in (torch.float32, torch.float64):
-            pred, target, mask = _loss_inputs(g, N, L, D, dtype, ratio)
+            pred, target, mask = _loss_inputs(ref, rng, N, L, D, dtype, ratio)
             for norm_pix in (False, True):
                 what = f"pred {tuple(pred.shape)}, {int(mask.sum())} masked patches, norm_pix={norm_pix}, {dtype}"
                 got = learner.mae_loss(pred, target, mask, norm_pix=norm_pix)
@@ -182,7 +173,7 @@ def test_mae_loss(learner, ref, seed):
                                  "(mask = 1) only; norm_pix: each target patch by its own mean and unbiased "
                                  "variance, (t - mean) / sqrt(var + 1e-6).")
     # the visible patches do not count, whatever the prediction there
-    pred, target, mask = _loss_inputs(g, 3, 16, 4, torch.float64, 0.75)
+    pred, target, mask = _loss_inputs(ref, rng, 3, 16, 4, torch.float64, 0.75)
     wild = pred + 100.0 * (1 - mask)[..., None]
     check_close(learner.mae_loss(wild, target, mask), ref.mae_loss(pred, target, mask),
                 what="loss when the predictions of the visible patches change: it must not move")
@@ -217,10 +208,10 @@ def _recording_block(ref, log):
 
 
 def _randomised(module, seed, scale=0.3):
-    g = generator(seed)
+    rng = generator(seed)
     with torch.no_grad():
         for name, t in module.named_parameters():
-            r = torch.randn(t.shape, generator=g, dtype=torch.float64).to(t.dtype)
+            r = torch.randn(t.shape, generator=rng, dtype=torch.float64).to(t.dtype)
             t.copy_(1 + scale * r if ("norm" in name and name.endswith("weight")) else scale * r)
     return module
 
@@ -263,13 +254,13 @@ def test_TinyMAE(learner, ref, seed):
                 mine = learner.TinyMAE(**cfg)
                 mine.to(dtype)
                 _load(mine, theirs.state_dict(), name)
-                g = generator(seed + 7 * ci)
+                rng = generator(seed + 7 * ci)
                 N = 3
-                imgs = torch.rand(N, cfg["in_chans"], cfg["img_size"], cfg["img_size"], generator=g,
+                imgs = torch.rand(N, cfg["in_chans"], cfg["img_size"], cfg["img_size"], generator=rng,
                                   dtype=torch.float64).to(dtype)
                 for ratio in (0.75, 0.5):
                     K = _keep(L, ratio)
-                    noise = torch.rand(N, L, generator=g, dtype=torch.float64).to(dtype)
+                    noise = torch.rand(N, L, generator=rng, dtype=torch.float64).to(dtype)
                     what = f"{name}, {dtype}, mask_ratio={ratio}"
                     with torch.no_grad():
                         e_lat, e_mask, e_restore = theirs.forward_encoder(imgs, ratio, noise)
@@ -307,9 +298,9 @@ def test_TinyMAE(learner, ref, seed):
         mine = learner.TinyMAE(**cfg)
         mine.to(torch.float64)
         _load(mine, theirs.state_dict(), "TinyMAE")
-        g = generator(seed + 3)
-        imgs = torch.rand(4, 1, 8, 8, generator=g, dtype=torch.float64)
-        noise = torch.rand(4, 16, generator=g, dtype=torch.float64)
+        rng = generator(seed + 3)
+        imgs = torch.rand(4, 1, 8, 8, generator=rng, dtype=torch.float64)
+        noise = torch.rand(4, 16, generator=rng, dtype=torch.float64)
         loss, _, _ = theirs(imgs, 0.75, noise)
         loss.backward()
         _, _, grads = mine.grad(imgs, 0.75, noise, upstream=(torch.tensor(1.0, dtype=torch.float64), None, None))
@@ -355,14 +346,14 @@ def _warm_state(ref):
 def held_out_ratio(ref, state, seed):
     """Masked-patch error of ``state`` in a reference model built here, over the mean-patch
     baseline's, on held-out digits with a little noise drawn from the term seed (75% masking)."""
-    g = generator(seed + 4242)
+    rng = generator(seed + 4242)
     model = ref.TinyMAE(**ref.MAE_CONFIG)
     model.load_state_dict({k: v.float() for k, v in state.items()})
     model.eval()
-    x = (ref.x_test + 0.03 * torch.randn(ref.x_test.shape, generator=g)).clamp(0, 1)
+    x = (ref.x_test + 0.03 * torch.randn(ref.x_test.shape, generator=rng)).clamp(0, 1)
     ratios = []
     for _ in range(4):
-        noise = torch.rand(len(x), 16, generator=g)
+        noise = torch.rand(len(x), 16, generator=rng)
         with torch.no_grad():
             loss, _, mask = model(x, 0.75, noise)
         base = ref.mean_patch_error(ref.patchify(ref.x_train, ref.PATCH), ref.patchify(x, ref.PATCH), mask)
