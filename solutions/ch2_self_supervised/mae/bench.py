@@ -18,6 +18,11 @@ seed, 75% masking, 4 masks). Error as a fraction of the baseline's: warm start 0
 (seeds 20261, 1, 2); reference loop afterwards 0.783-0.787 (gain 0.10); one fixed batch
 0.873-0.881 (gain <= 0.013); no zero_grad 37-42 (diverges). Pass at a gain >= 0.05.
 Measured on the 2-core build machine, one thread, load about 3: 300 steps in 4.5 s.
+
+Measured (``bench.py`` with one thread, 2-core machine at load 1.9-2.7): held-out masked-patch
+MSE at 75% masking 0.0501, 0.0501, 0.0491 against the baseline's 0.0734, 0.0744, 0.0736 (67-68%)
+for seeds 0, 1, 2; encoder blocks 4 tokens per image, decoder block 16; 1500 training steps in
+20-26 s of CPU per seed.
 """
 from __future__ import annotations
 
