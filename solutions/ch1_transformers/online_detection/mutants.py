@@ -123,6 +123,11 @@ MUTANTS = [
     valid = torch.ones(B, T, window, dtype=torch.bool)
     return windows, valid
 '''),
+    mutant(WIN, "window_capped_at_stream", "never pads more than the stream is long: a window longer than the "
+                                           "stream comes back short",
+           edits=[("    padded = torch.cat([features.new_zeros(B, window - 1, D), features], dim=1)",
+                   "    window = min(window, T)\n"
+                   "    padded = torch.cat([features.new_zeros(B, window - 1, D), features], dim=1)")]),
     mutant(WIN, "valid_inverted", "valid is True on the padding",
            edits=[("    return windows, valid", "    return windows, ~valid")]),
     mutant(WIN, "all_valid", "marks the padding as real chunks",

@@ -135,7 +135,7 @@ def _int_embeddings(seed, n, d, high, dtype):
 
 def _ns_library(center, context):
     """Binary cross-entropy with logits: target 1 on the diagonal, 0 elsewhere, summed per row."""
-    s = center @ context.T
+    s = torch.matmul(center, context.mT)   # not the solution's own line: feedback shows the learner's code
     return F.binary_cross_entropy_with_logits(s, torch.eye(len(s), dtype=s.dtype), reduction="sum") / len(s)
 
 
