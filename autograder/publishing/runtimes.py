@@ -30,6 +30,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import tempfile
 import time
 
@@ -54,20 +55,38 @@ def timed_notebook(ex: course.Exercise) -> nbformat.NotebookNode:
     return nb
 
 
-def _helper_files() -> list:
+def _helper_files(code: str) -> list:
+    """The helper library's files that code can reach: the package's __init__ (and what it
+    imports), the modules code names (dlcourse.x, from dlcourse import x), and theirs."""
     root = course.ROOT / "dlcourse"
-    return sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
+    names = {p.stem for p in root.glob("*.py")}
+    todo, seen = ["__init__"] + _named(code, names), set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in names:
+            continue
+        seen.add(name)
+        todo += _named((root / f"{name}.py").read_text(), names)
+    return sorted(root / f"{name}.py" for name in seen)
+
+
+def _named(code: str, names: set) -> list:
+    found = re.findall(r"(?:from\s+dlcourse\.|import\s+dlcourse\.|from\s+\.|dlcourse\.)(\w+)", code)
+    for group in re.findall(r"from\s+(?:dlcourse|\.)\s+import\s+\(?([\w\s,]+)\)?", code):
+        found += [w.strip() for w in group.split(",")]
+    return [n for n in found if n in names]
 
 
 def key(ex: course.Exercise) -> str:
     """Hash of what determines the run time: the code cells the timed notebook runs, in
     order (so a typo fixed in the text or a hidden test changed costs no re-measuring),
-    and every file of the helper library."""
+    and the helper library's files those cells can reach (a new helper module used by
+    another exercise leaves this one's record valid)."""
     h = hashlib.sha256(f"method {METHOD}\n".encode())
-    for cell in timed_notebook(ex).cells:
-        if cell.cell_type == "code":
-            h.update(b"\0cell\0" + cell.source.encode())
-    for f in _helper_files():
+    code = [cell.source for cell in timed_notebook(ex).cells if cell.cell_type == "code"]
+    for source in code:
+        h.update(b"\0cell\0" + source.encode())
+    for f in _helper_files("\n".join(code)):
         h.update(b"\0file\0" + f.relative_to(course.ROOT).as_posix().encode() + b"\0" + f.read_bytes())
     return h.hexdigest()[:16]
 
