@@ -3,14 +3,16 @@ exercise found under solutions/.
 
 Heavy checks share work: one fork-per-variant run per exercise covers points 4, 5, 7 and
 the fast form of 1-2; one real nbgrader grading of the solution and the stub per exercise
-covers 1, 2, 3 and the feedback half of 6.
+covers 1, 2, 3 and the feedback half of 6 (all exercises in one batch per session).
 """
 import ast
 import csv
 import json
 import re
+from pathlib import Path
 
 import nbformat
+import pytest
 
 from autograder import course
 from autograder.authoring import contract
@@ -19,7 +21,7 @@ from autograder.authoring import variants
 from autograder.notebook import cells as C
 from autograder.publishing import leaks
 
-from conftest import run_cli
+from conftest import once_per_session, run_cli
 
 def _student_text(nb) -> str:
     return "\n".join(c.source for c in nb.cells)
@@ -96,20 +98,34 @@ def test_contract_mutants_variants_visible_checks(ex):
         assert sneaky, f"{item}: every mutant already fails the visible checks; add mutants they miss"
 
 
-def test_grading_solution_full_stub_zero(ex, tmp_path):
-    src, stu = ex.nb, nbformat.read(ex.student, as_version=4)
-    subs = tmp_path / "subs"
-    for student, nb in [("solution", variants.submission(stu, src)), ("stub", stu)]:
-        (subs / student).mkdir(parents=True)
-        nbformat.write(nb, subs / student / ex.notebook)
-    run_cli("grade", subs, tmp_path / "out")
-    rows = {r["student"]: r for r in csv.DictReader(open(tmp_path / "out" / "grades.csv"))}
+def _grade_all(folder) -> dict:
+    """Every exercise's solved and untouched student notebooks, graded in one batch (one
+    start of the workers, their imports and fork servers for the whole course)."""
+    subs = folder / "subs"
+    for ex in course.exercises():
+        stu = nbformat.read(ex.student, as_version=4)
+        for student, nb in [("solution", variants.submission(stu, ex.nb)), ("stub", stu)]:
+            (subs / student).mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, subs / student / ex.notebook)
+    run_cli("grade", subs, folder / "out")
+    rows = list(csv.DictReader(open(folder / "out" / "grades.csv")))
+    return {"out": str(folder / "out"), "rows": rows}
+
+
+@pytest.fixture(scope="module")
+def graded_course(tmp_path_factory, worker_id):
+    return once_per_session(tmp_path_factory, worker_id, "course_batch", _grade_all)
+
+
+def test_grading_solution_full_stub_zero(ex, graded_course):
+    out = Path(graded_course["out"])
+    rows = {r["student"]: r for r in graded_course["rows"] if r["exercise"] == ex.name}
     total = ex.layout.total
     print(f"\n{ex}: solution graded in {rows['solution']['seconds']} s, stub in {rows['stub']['seconds']} s")
     assert rows["solution"]["status"] == "ok" and float(rows["solution"]["score"]) == total, rows["solution"]
     assert rows["stub"]["status"] == "ok" and float(rows["stub"]["score"]) == 0.0, rows["stub"]
     for student in rows:
-        page = (tmp_path / "out" / rows[student]["feedback"]).read_text()
+        page = (out / rows[student]["feedback"]).read_text()
         # a learner's own feedback shows their own code; never the hidden tests, and a
         # stub's feedback never shows the solution
         secret = leaks.exercise_secrets(ex, solution=(student == "stub"))

@@ -8,7 +8,6 @@ soften or skip the graded cells, lie through returned objects, patch what measur
 forge output, and attack the channel. (Replies at the byte level: test_wire.py.)
 """
 import csv
-import fcntl
 import json
 import os
 import socket
@@ -25,7 +24,7 @@ from autograder.authoring import variants
 from autograder.grading import sandbox
 from autograder.notebook import cells as C
 
-from conftest import ROOT
+from conftest import ROOT, once_per_session
 
 pytestmark = pytest.mark.skipif(not sandbox.available(), reason="bubblewrap is not installed")
 
@@ -269,17 +268,8 @@ def _grade_batch(tmp) -> dict:
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, worker_id):
-    """The batch is graded once per test session: under pytest-xdist the first worker to
-    take the lock grades it into the session's shared folder and the others read it."""
-    base = tmp_path_factory.getbasetemp()
-    shared = base if worker_id == "master" else base.parent
-    with open(shared / "hostile.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        done = shared / "hostile" / "result.json"
-        if not done.exists():
-            (shared / "hostile").mkdir(exist_ok=True)
-            done.write_text(json.dumps(_grade_batch(shared / "hostile")))
-    res = json.loads(done.read_text())
+    """The batch is graded once per test session (conftest.once_per_session)."""
+    res = once_per_session(tmp_path_factory, worker_id, "hostile", _grade_batch)
     return {**res, "out": Path(res["out"]), "cases": _cases(0, "")}
 
 
