@@ -26,6 +26,7 @@ VARIABLES = {
     "DLCOURSE_VENV": ("~/.cache/dlcourse/venv-<hash>", "where `./course` keeps the shared virtualenv "
                                                        "(torch and the other requirements)"),
     "DLCOURSE_BENCH_COPIES": ("4", "copies of the mixed batch that `./course bench grading` grades"),
+    "DLCOURSE_BENCH_PLAIN": ("1", "`0`: `./course bench grading` skips plain nbgrader and prints the overhead only"),
     "DLCOURSE_JUDGE": ("unset", "set by the grader: the judge's socket that graded cells connect to"),
     "DLCOURSE_JUDGE_TAG": ("unset", "set by the contract check: which mutant or variant a run is"),
     "DLCOURSE_FORKSERVER": ("1", "grading: `0` starts every kernel cold instead of forking it from the worker's "

@@ -127,6 +127,9 @@ def kernel(req, keep):
 
 def preload():
     import IPython  # noqa: F401
+    import IPython.core.completerlib  # noqa: F401 - these and the next two: what a kernel's
+    import IPython.core.debugger  # noqa: F401       start imports after the fork (~40 ms each)
+    import ipykernel.ipkernel  # noqa: F401
     import ipykernel.kernelapp  # noqa: F401
     import matplotlib.pyplot  # noqa: F401 - also builds the font list once
     import matplotlib_inline.backend_inline  # noqa: F401

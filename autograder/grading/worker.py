@@ -29,7 +29,7 @@ from autograder.judge.server import Judge, JudgeVerdicts
 from autograder.judge.suite import hidden_tests
 from autograder.notebook import cells as C
 from autograder.notebook import transforms
-from autograder.notebook.workspace import Workspace
+from autograder.notebook.workspace import Workspace, share_gradebook_engines
 
 
 class Status(enum.StrEnum):
@@ -239,6 +239,7 @@ def main(workdir: str, use_sandbox: str) -> None:
     # would refuse an exercise whose graded cells have changed since
     shutil.rmtree(Path(workdir) / "nbgrader", ignore_errors=True)
     ws = Workspace(Path(workdir) / "nbgrader", on_cell_execute=tracker, **extra)
+    share_gradebook_engines()
     autograde_pipeline(ws, judge)
     ws.sandboxed = bool(extra)
     if extra and os.environ.get("DLCOURSE_FORKSERVER", "1") != "0":
