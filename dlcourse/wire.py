@@ -87,8 +87,10 @@ def encode(obj, handle_of=None) -> bytes:
             if t.dtype not in NAMES:
                 raise WireError(f"tensor dtype {t.dtype} cannot cross the boundary")
             t = torch.Tensor._make_subclass(torch.Tensor, t) if type(t) is not torch.Tensor else t
-            t = t.contiguous()
-            raw = t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b""
+            flat = t.reshape(-1)
+            if flat.numel() and flat.stride(-1) != 1:   # a size-1 dimension may keep any stride
+                flat = torch.empty(flat.shape, dtype=flat.dtype).copy_(flat)
+            raw = flat.view(torch.uint8).numpy().tobytes() if t.numel() else b""
             specs.append([NAMES[t.dtype], list(t.shape), len(raw)])
             blobs.append(raw)
             return {"$tensor": len(blobs) - 1}

@@ -33,6 +33,19 @@ def test_round_trip_of_plain_data():
     assert y[7] is torch.int64
 
 
+def test_strided_tensors_cross_in_order():
+    """Views, transposes, and size-1 dimensions that keep an odd stride (full_like of a column
+    of a one-row matrix) arrive with their values in order."""
+    one_row = torch.full_like(torch.randn(1, 2)[:, 0], 3.0)
+    assert one_row.stride() == (2,)
+    with torch.inference_mode():
+        frozen = torch.full_like(torch.randn(1, 3)[:, 1], -1.5)
+    for t in (one_row, frozen, torch.randn(3, 4).t(), torch.randn(2, 1, 5)[:, :, ::2],
+              torch.randn(4, 6, dtype=torch.bfloat16)[:, 1::3]):
+        back = wire.decode(wire.encode(t))
+        assert back.dtype == t.dtype and back.shape == t.shape and torch.equal(back, t)
+
+
 def test_tensor_subclass_arrives_as_a_plain_tensor():
     class Liar(torch.Tensor):
         @classmethod

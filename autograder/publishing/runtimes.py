@@ -55,19 +55,23 @@ def timed_notebook(ex: course.Exercise) -> nbformat.NotebookNode:
     return nb
 
 
+# modules that act only while a notebook is graded (outside grading, serve() returns at once)
+_GRADING_ONLY = {"agent", "wire"}
+
+
 def _helper_files(code: str) -> list:
     """The helper library's files that code can reach: the package's __init__ (and what it
     imports), the modules code names (dlcourse.x, from dlcourse import x), and theirs."""
     root = course.ROOT / "dlcourse"
     names = {p.stem for p in root.glob("*.py")}
-    todo, seen = ["__init__"] + _named(code, names), set()
+    todo, seen = ["__init__"] + _named(code, names), set(_GRADING_ONLY)
     while todo:
         name = todo.pop()
         if name in seen or name not in names:
             continue
         seen.add(name)
         todo += _named((root / f"{name}.py").read_text(), names)
-    return sorted(root / f"{name}.py" for name in seen)
+    return sorted(root / f"{name}.py" for name in seen - _GRADING_ONLY)
 
 
 def _named(code: str, names: set) -> list:
