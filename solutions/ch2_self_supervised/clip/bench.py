@@ -18,8 +18,11 @@ loss for seeds 20261, 1, 2, 7, 99: reference loop -0.061 to +0.027; the same bat
 a loop that never steps fails the weights-changed check, the global generator or the wrong
 data the first-loss check. Measured with one thread on the 2-core machine at load about 1.
 
-Measured (``bench.py`` with one thread, 2-core machine, load about 1): see the figures below the
-targets once run; recorded: FILLED_IN_BELOW.
+Measured (``bench.py`` with one thread, 2-core machine at load 1-4): zero-shot accuracy 90.2%,
+91.8%, 92.7% for seeds 0, 1, 2 (mean 91.6%), learned logit scale 24-25; 400 steps at batch
+8 / 32 / 128: CLIP 10% / 42% / 89%, SigLIP 10% / 27% / 48% (t 10.6-11.1, b -9.93 to -9.99:
+in a short run SigLIP's temperature and bias barely leave their initial values, so even an
+aligned pair's logit t + b stays near 0); one 800-step run 14.5-19.8 s of CPU.
 """
 from __future__ import annotations
 
