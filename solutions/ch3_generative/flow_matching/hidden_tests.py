@@ -236,8 +236,7 @@ def _held_out(ref, state, seed):
     model.load_state_dict(state)
     x0, eps = _paired_data(seed + 777, 2000)
     t = torch.rand(2000, generator=generator(seed + 778), dtype=F64)
-    with torch.no_grad():
-        return ref.fixtures.regression_loss(model, x0, eps, t).item()
+    return ref.fixtures.regression_loss(model, x0, eps, t).detach().item()
 
 
 def _run(learner, ref, data, noise, steps, batch, lr, run_seed, model_seed):
