@@ -115,9 +115,8 @@ def _sample(fn, kwargs, what):
         raise AssertionError(f"{what}: your sampler raised {e.name}: {e.message[:300]}") from None
 
 
-_DDPM_CASES = [(100, None, "beta", F64, 2), (100, None, "posterior", F64, 3), (100, 10, "beta", F64, 2),
-               (1000, 10, "posterior", F64, 2), (1000, 50, "beta", F32, 2), (50, 7, "posterior", F32, 1),
-               (1000, 2, "beta", F64, 2)]
+_DDPM_CASES = [(100, None, "beta", F64, 2), (100, None, "posterior", F64, 3), (1000, 10, "posterior", F64, 2),
+               (1000, 50, "beta", F32, 2), (1000, 2, "beta", F64, 1)]
 
 
 def test_ddpm_sample(learner, ref, seed):
@@ -135,8 +134,8 @@ def test_ddpm_sample(learner, ref, seed):
         check_close(got, want, what=what, hint=hint)
 
 
-_DDIM_CASES = [(100, 100, 0.0, F64, 2), (1000, 50, 0.0, F64, 2), (1000, 10, 0.0, F32, 3), (100, 20, 0.5, F64, 2),
-               (1000, 10, 1.0, F64, 2), (50, 7, 0.3, F32, 2), (1000, 2, 0.0, F64, 1)]
+_DDIM_CASES = [(100, 100, 0.0, F64, 2), (1000, 50, 0.0, F64, 2), (1000, 10, 0.0, F32, 3), (100, 20, 0.5, F64, 1),
+               (1000, 10, 1.0, F64, 2)]
 
 
 def test_ddim_sample(learner, ref, seed):

@@ -67,8 +67,6 @@ MUTANTS = [
     mutant(LOSS, "per_example_calls", "right numbers, one network call per example",
            edits=[(_LRET, "    return torch.stack([((model(x_t[i:i + 1], t[i:i + 1]) - eps[i:i + 1]) ** 2).mean()\n"
                           "                        for i in range(x0.shape[0])]).mean()")]),
-    mutant(LOSS, "global_noise", "draws the noise from the global generator",
-           edits=[(_LEPS, "    eps = torch.randn_like(x0)")]),
     # --- ddpm_sample ---
     mutant(DDPM, "original_beta", "respaced, but beta taken from the original schedule's neighbouring step",
            edits=[(_BETA, "        beta = 1 - ab_t / (alpha_bars[tau - 1].item() if tau > 0 else 1.0)")]),
@@ -76,8 +74,6 @@ MUTANTS = [
            edits=[(_VAR, '        var = beta if variance == "beta" else (1 - ab_t) / (1 - ab_prev) * beta')]),
     mutant(DDPM, "divides_by_sqrt_abar", "divides the mean by sqrt(alpha_bar_t) instead of sqrt(alpha_t)",
            edits=[(_MEAN, "        mean = (x - beta / math.sqrt(1 - ab_t) * eps) / math.sqrt(ab_t)")]),
-    mutant(DDPM, "mean_no_sqrt", "beta / (1 - alpha_bar) instead of beta / sqrt(1 - alpha_bar)",
-           edits=[(_MEAN, "        mean = (x - beta / (1 - ab_t) * eps) / math.sqrt(1 - beta)")]),
     mutant(DDPM, "noise_at_last_step", "adds noise after the last step too",
            edits=[(_LAST, ""), (_NOISE, _NOISE + "\n    return x")]),
     mutant(DDPM, "global_noise", "draws z from the global generator",
@@ -91,8 +87,6 @@ MUTANTS = [
            edits=[(_SIG, "        sigma = eta * (1 - ab_prev) / (1 - ab_t) * (1 - ab_t / ab_prev)")]),
     mutant(DDIM, "prev_unrespaced", "respaced, but alpha_bar_prev taken at tau - 1 instead of the previous visited step",
            edits=[(_PREV, "        ab_prev = alpha_bars[tau - 1].item() if tau > 0 else 1.0")]),
-    mutant(DDIM, "x0_no_sqrt", "the predicted x0 subtracts (1 - alpha_bar) eps",
-           edits=[(_X0, "        x0_pred = (x - (1 - ab_t) * eps) / math.sqrt(ab_t)")]),
     mutant(DDIM, "always_draws", "right numbers, but draws noise at every step and multiplies it by sigma = 0",
            edits=[(_DRAW, "        x = x + sigma * torch.randn(x.shape, generator=g, dtype=x.dtype)")]),
     mutant(DDIM, "two_calls", "right numbers, one network call for x0_pred and another for the direction",
