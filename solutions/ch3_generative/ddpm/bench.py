@@ -35,7 +35,7 @@ from autograder.authoring.reference import load
 from autograder.benchmarks.run import target
 
 SEEDS = (0, 1, 2)
-TRAIN_STEPS, N = 4000, 4000
+TRAIN_STEPS, N = 8000, 4000
 
 
 def main():
